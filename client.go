@@ -1,0 +1,338 @@
+// Package leadway is a client for the Leadway CRM API, a white-label of
+// HighLevel's LeadConnector API. It upserts sales opportunities:
+//
+//	client, err := leadway.New(os.Getenv("LEADWAY_TOKEN"))
+//	res, err := client.Upsert(ctx, leadway.UpsertRequest{
+//		PipelineId: "bCkKGpDsyPP4peuKowkG",
+//		LocationId: "CLu7BaljjqrEjBGKTNNe",
+//		Name:       leadway.Ptr("Website redesign"),
+//	})
+//
+// Every request carries the Authorization and Version headers. Calls stay
+// under each location's rate budget, are retried when that is safe, and fail
+// with typed errors: [*ValidationError], [*APIError], [*RateLimitError],
+// [*UnknownOutcomeError] and [*ResponseError].
+//
+// Types and the low-level client are generated from api/openapi.yaml into
+// package gen; this package re-exports the types a caller needs.
+package leadway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/leadwaycrm/leadway/gen"
+	"golang.org/x/oauth2"
+)
+
+const (
+	// APIVersion is the Version header value the upsert endpoint requires.
+	APIVersion = "2021-07-28"
+	// LibraryVersion is this module's version, sent in the default User-Agent.
+	LibraryVersion = "1.0.0"
+)
+
+// Types of the contract, generated from api/openapi.yaml.
+type (
+	// UpsertRequest is the body of an upsert. PipelineId and LocationId are
+	// required. Left empty, Followers is sent as [] and FollowersActionType
+	// as "add", so a call that only moves a stage never touches followers.
+	UpsertRequest = gen.UpsertOpportunityRequest
+	// UpsertOpportunityResult is the API's answer: the opportunity and
+	// whether the call created it (New).
+	UpsertOpportunityResult = gen.UpsertOpportunityResult
+	// Opportunity is an opportunity as the API returns it. Every field is
+	// optional.
+	Opportunity = gen.Opportunity
+	// OpportunityContact is the contact an opportunity is for.
+	OpportunityContact = gen.OpportunityContact
+	// CustomField is a custom field value of an opportunity.
+	CustomField = gen.CustomField
+	// Status is an opportunity status.
+	Status = gen.OpportunityStatus
+	// FollowersAction says whether Followers are added or removed.
+	FollowersAction = gen.UpsertOpportunityRequestFollowersActionType
+)
+
+// Values of [Status] and [FollowersAction].
+const (
+	StatusOpen      = gen.OpportunityStatusOpen
+	StatusWon       = gen.OpportunityStatusWon
+	StatusLost      = gen.OpportunityStatusLost
+	StatusAbandoned = gen.OpportunityStatusAbandoned
+	StatusAll       = gen.OpportunityStatusAll
+
+	FollowersAdd    = gen.UpsertOpportunityRequestFollowersActionTypeAdd
+	FollowersRemove = gen.UpsertOpportunityRequestFollowersActionTypeRemove
+)
+
+// Ptr returns a pointer to v, for the optional fields of [UpsertRequest].
+func Ptr[T any](v T) *T { return &v }
+
+// UpsertResult is the outcome of [Client.Upsert].
+type UpsertResult struct {
+	UpsertOpportunityResult
+	// RateLimit holds the rate-limit figures the response announced.
+	RateLimit RateLimit `json:"-"`
+}
+
+// Client calls the Leadway CRM API. It is safe for concurrent use; create
+// one per token and share it.
+type Client struct {
+	api    *gen.Client
+	params gen.UpsertOpportunityParams
+	cfg    config
+}
+
+// New returns a client that authenticates with a static token: a sub-account
+// Private Integration token, or an OAuth access token you refresh yourself.
+// The token needs the opportunities.write scope. An empty token, or one that
+// is not a valid header value, fails with [ErrInvalidToken].
+func New(token string, opts ...Option) (*Client, error) {
+	if err := checkToken(token); err != nil {
+		return nil, err
+	}
+	return newClient(staticToken(token), false, opts)
+}
+
+// NewFromTokenSource returns a client that asks ts for a token before every
+// attempt, such as an OAuth access token source from golang.org/x/oauth2
+// (HighLevel access tokens expire after a day). After a 401 the client asks
+// again and, when it gets a different token, retries once.
+func NewFromTokenSource(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
+	if ts == nil {
+		return nil, fmt.Errorf("%w: nil token source", ErrInvalidToken)
+	}
+	return newClient(ts, true, opts)
+}
+
+func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client, error) {
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.baseURL.Scheme == "http" && !cfg.insecureHTTP && !isLoopback(cfg.baseURL.Hostname()) {
+		return nil, fmt.Errorf("leadway: refusing to send the token over plain http to %s (use https, or WithInsecureHTTP for a test network)", cfg.baseURL.Host)
+	}
+	auth := &authorizer{ts: ts, refreshable: refreshable}
+	hc := &http.Client{Transport: newTransport(&cfg, auth)}
+	if cfg.httpClient != nil {
+		hc.CheckRedirect = cfg.httpClient.CheckRedirect
+		hc.Jar = cfg.httpClient.Jar
+		hc.Timeout = cfg.httpClient.Timeout
+	}
+	api, err := gen.NewClient(cfg.baseURL.String(),
+		gen.WithHTTPClient(hc),
+		gen.WithRequestEditorFn(auth.edit),
+		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Version", cfg.apiVersion)
+			req.Header.Set("User-Agent", cfg.userAgent)
+			return nil
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("leadway: %w", err)
+	}
+	return &Client{
+		api:    api,
+		params: gen.UpsertOpportunityParams{Version: gen.UpsertOpportunityParamsVersion(cfg.apiVersion)},
+		cfg:    cfg,
+	}, nil
+}
+
+// Upsert creates an opportunity, or updates the one req.Id names, and
+// reports which it did in the result's New field.
+//
+// The request is checked against the contract first; a problem is a
+// [*ValidationError] and nothing is sent. Without req.Id the call is not
+// idempotent, so a failure after the request reached the server is an
+// [*UnknownOutcomeError] rather than a retry that could create a duplicate.
+//
+// Leadway API docs: https://developers.leadwaycrm.com (Upsert Opportunity)
+//
+//meta:operation POST /opportunities/upsert
+func (c *Client) Upsert(ctx context.Context, req UpsertRequest) (*UpsertResult, error) {
+	if ctx == nil {
+		return nil, errors.New("leadway: nil context")
+	}
+	body, err := prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	call := &callInfo{key: body.LocationId, idempotent: body.Id != nil && *body.Id != ""}
+	resp, err := c.api.UpsertOpportunity(withCall(ctx, call), &c.params, body)
+	if err != nil {
+		return nil, unwrapURLError(err)
+	}
+	return decodeUpsert(resp, call)
+}
+
+// decodeUpsert turns the answer into a result or a typed error.
+func decodeUpsert(resp *http.Response, call *callInfo) (*UpsertResult, error) {
+	data, err := bodyBytes(resp)
+	if err != nil {
+		return nil, err
+	}
+	status := resp.StatusCode
+	if status < 200 || status > 299 {
+		apiErr := newAPIError(status, resp.Header, data, call.attempts)
+		switch {
+		case status == http.StatusTooManyRequests:
+			return nil, newRateLimitError(apiErr, resp.Header)
+		case status == http.StatusInternalServerError && !call.idempotent:
+			return nil, &UnknownOutcomeError{Err: apiErr}
+		}
+		return nil, apiErr
+	}
+	rl := parseRateLimit(resp.Header)
+	fail := func(err error) (*UpsertResult, error) {
+		return nil, &ResponseError{StatusCode: status, ContentType: resp.Header.Get("Content-Type"), Body: data, RateLimit: rl, Err: err}
+	}
+	if isTooLarge(resp) {
+		return fail(ErrResponseTooLarge)
+	}
+	if !isJSON(resp.Header.Get("Content-Type")) {
+		return fail(fmt.Errorf("content type is not JSON"))
+	}
+	var shape struct {
+		New         *bool        `json:"new"`
+		Opportunity *Opportunity `json:"opportunity"`
+	}
+	if err := json.Unmarshal(data, &shape); err != nil {
+		return fail(fmt.Errorf("invalid JSON: %w", err))
+	}
+	if shape.New == nil || shape.Opportunity == nil {
+		return fail(errors.New(`missing required field "new" or "opportunity"`))
+	}
+	return &UpsertResult{
+		UpsertOpportunityResult: UpsertOpportunityResult{New: *shape.New, Opportunity: *shape.Opportunity},
+		RateLimit:               rl,
+	}, nil
+}
+
+// bodyBytes returns the body the transport buffered.
+func bodyBytes(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	if b, ok := resp.Body.(*bufferedBody); ok {
+		return b.data, nil
+	}
+	// Only a CheckRedirect that returns http.ErrUseLastResponse hands back
+	// a body the transport did not buffer.
+	return io.ReadAll(io.LimitReader(resp.Body, DefaultMaxResponseBytes))
+}
+
+func isTooLarge(resp *http.Response) bool {
+	b, ok := resp.Body.(*bufferedBody)
+	return ok && b.truncated
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// unwrapURLError drops the *url.Error around the client's own errors, whose
+// messages already say what happened.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	var (
+		unknown *UnknownOutcomeError
+		resp    *ResponseError
+		wait    *waitError
+	)
+	if errors.As(ue.Err, &unknown) || errors.As(ue.Err, &resp) || errors.As(ue.Err, &wait) || errors.Is(ue.Err, ErrInvalidToken) {
+		return ue.Err
+	}
+	return err
+}
+
+// authorizer sets the Authorization header from a token source. It is a
+// request editor of the generated client, so every operation carries it,
+// and the transport calls it again before each retry.
+type authorizer struct {
+	ts          oauth2.TokenSource
+	refreshable bool
+}
+
+func (a *authorizer) token() (string, error) {
+	t, err := a.ts.Token()
+	if err != nil {
+		return "", fmt.Errorf("%w: token source: %w", ErrInvalidToken, err)
+	}
+	if err := checkToken(t.AccessToken); err != nil {
+		return "", fmt.Errorf("%w (from token source)", err)
+	}
+	return t.AccessToken, nil
+}
+
+func (a *authorizer) edit(_ context.Context, req *http.Request) error {
+	tok, err := a.token()
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return nil
+}
+
+type staticToken string
+
+func (s staticToken) Token() (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: string(s), TokenType: "Bearer"}, nil
+}
+
+// checkToken refuses tokens that would fail or split the header. The error
+// never echoes the token.
+func checkToken(tok string) error {
+	switch {
+	case tok == "":
+		return fmt.Errorf("%w: empty", ErrInvalidToken)
+	case strings.ContainsAny(tok, "\r\n"):
+		return fmt.Errorf("%w: contains a line break", ErrInvalidToken)
+	case strings.TrimSpace(tok) != tok:
+		return fmt.Errorf("%w: leading or trailing white space", ErrInvalidToken)
+	case !validHeaderValue(tok):
+		return fmt.Errorf("%w: contains a control character", ErrInvalidToken)
+	}
+	return nil
+}
+
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// bufferedBody is a response body the transport read in full, so that the
+// connection is released and retries can inspect it.
+type bufferedBody struct {
+	*bytes.Reader
+	data      []byte
+	truncated bool
+}
+
+func (*bufferedBody) Close() error { return nil }

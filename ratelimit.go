@@ -1,0 +1,179 @@
+package leadway
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Vendor defaults for the burst budget, used until a response announces the
+// app's own figures.
+const (
+	defaultBurstMax      = 100
+	defaultBurstInterval = 10 * time.Second
+)
+
+// RateLimit holds the figures of the X-RateLimit-* headers of one response.
+// A figure the response did not carry, or carried in a form that is not a
+// non-negative integer, is -1. The zero RateLimit means no response was read.
+type RateLimit struct {
+	// DailyLimit is X-RateLimit-Limit-Daily: requests allowed per day.
+	DailyLimit int
+	// DailyRemaining is X-RateLimit-Daily-Remaining: requests left today.
+	DailyRemaining int
+	// Interval is X-RateLimit-Interval-Milliseconds: the burst window.
+	Interval time.Duration
+	// Max is X-RateLimit-Max: requests allowed per burst window.
+	Max int
+	// Remaining is X-RateLimit-Remaining: requests left in this window.
+	Remaining int
+}
+
+// DailyExhausted reports whether the response said no requests are left today.
+func (r RateLimit) DailyExhausted() bool {
+	return r.DailyRemaining == 0 && r.DailyLimit != 0
+}
+
+func parseRateLimit(h http.Header) RateLimit {
+	rl := RateLimit{
+		DailyLimit:     headerInt(h, "X-RateLimit-Limit-Daily"),
+		DailyRemaining: headerInt(h, "X-RateLimit-Daily-Remaining"),
+		Interval:       -1,
+		Max:            headerInt(h, "X-RateLimit-Max"),
+		Remaining:      headerInt(h, "X-RateLimit-Remaining"),
+	}
+	// A window longer than a day is not a burst window; ignore it.
+	if ms := headerInt(h, "X-RateLimit-Interval-Milliseconds"); ms >= 0 && ms <= int(24*time.Hour/time.Millisecond) {
+		rl.Interval = time.Duration(ms) * time.Millisecond
+	}
+	return rl
+}
+
+func headerInt(h http.Header, key string) int {
+	v := h.Get(key)
+	if v == "" {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// retryAfter reads Retry-After-Ms or Retry-After (seconds or an HTTP date).
+// It reports false when neither is present and usable.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms >= 0 && !math.IsInf(ms, 0) {
+			return durationOf(ms / 1000), true
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s < 0 || math.IsNaN(s) {
+			return 0, false
+		}
+		return durationOf(s), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// durationOf converts seconds to a Duration without overflowing.
+func durationOf(seconds float64) time.Duration {
+	if seconds >= float64(math.MaxInt64/int64(time.Second)) || math.IsInf(seconds, 1) {
+		return math.MaxInt64
+	}
+	return time.Duration(seconds * float64(time.Second))
+}
+
+// untilMidnightUTC estimates when a used-up daily budget returns.
+func untilMidnightUTC(now time.Time) time.Duration {
+	now = now.UTC()
+	return time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC).Sub(now)
+}
+
+// Limiter keeps calls under a rate budget. The client calls Wait before every
+// request and Observe after every response, with the request's location ID
+// as key. Implement it to share one budget across replicas, for example
+// through an external store.
+type Limiter interface {
+	// Wait blocks until a request for key may be sent, or ctx is done.
+	Wait(ctx context.Context, key string) error
+	// Observe passes on the figures a response for key announced.
+	Observe(key string, rl RateLimit)
+}
+
+// NewLimiter returns the client's default [Limiter]: a token bucket per
+// location, built on golang.org/x/time/rate. It starts at max requests per
+// interval and adapts to the X-RateLimit-Max and
+// X-RateLimit-Interval-Milliseconds figures responses announce. The bucket
+// holds a single token and refills at (max-1)/interval, so no window of that
+// length ever sees more than max requests, whatever its alignment.
+func NewLimiter(max int, interval time.Duration) Limiter {
+	return &locationLimiter{max: max, interval: interval, buckets: make(map[string]*bucket)}
+}
+
+type locationLimiter struct {
+	max      int
+	interval time.Duration
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	lim      *rate.Limiter
+	max      int
+	interval time.Duration
+}
+
+func (l *locationLimiter) bucket(key string) *bucket {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{lim: rate.NewLimiter(pace(l.max, l.interval), 1), max: l.max, interval: l.interval}
+		l.buckets[key] = b
+	}
+	return b
+}
+
+func (l *locationLimiter) Wait(ctx context.Context, key string) error {
+	return l.bucket(key).lim.Wait(ctx)
+}
+
+func (l *locationLimiter) Observe(key string, rl RateLimit) {
+	if rl.Max <= 0 || rl.Interval <= 0 {
+		return
+	}
+	b := l.bucket(key)
+	l.mu.Lock()
+	changed := b.max != rl.Max || b.interval != rl.Interval
+	b.max, b.interval = rl.Max, rl.Interval
+	l.mu.Unlock()
+	if changed {
+		b.lim.SetLimit(pace(rl.Max, rl.Interval))
+	}
+}
+
+// pace is the refill rate that keeps any window of length interval at or
+// under max requests with a bucket of one token.
+func pace(max int, interval time.Duration) rate.Limit {
+	if max <= 1 || interval <= 0 {
+		return rate.Every(interval)
+	}
+	return rate.Limit(float64(max-1) / interval.Seconds())
+}

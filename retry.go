@@ -1,0 +1,362 @@
+package leadway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Backoff between attempts that the server gave no wait for.
+const (
+	backoffBase = 500 * time.Millisecond
+	backoffMax  = 8 * time.Second
+)
+
+// drainLimit bounds how much of an oversized body is read and thrown away
+// to keep its connection; past it the connection is closed instead.
+const drainLimit = 64 << 10
+
+// callInfo is what the transport needs to know about a call: the rate-limit
+// key, whether repeating the request is safe, and, back from the transport,
+// how many attempts were made.
+type callInfo struct {
+	key        string
+	idempotent bool
+	attempts   int
+}
+
+type callKey struct{}
+
+func withCall(ctx context.Context, c *callInfo) context.Context {
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+// callFrom returns the call's info. A request that did not come through a
+// Client method (a later operation, or a redirect's hop) counts as
+// idempotent only when its method is.
+func callFrom(req *http.Request) *callInfo {
+	if c, ok := req.Context().Value(callKey{}).(*callInfo); ok {
+		return c
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return &callInfo{idempotent: true}
+	}
+	return &callInfo{}
+}
+
+// transport is the RoundTripper under the generated client. Per attempt it
+// waits for the rate limiter, authorizes, bounds the time and the body, and
+// decides from the outcome whether a retry is safe.
+type transport struct {
+	base     http.RoundTripper
+	cfg      *config
+	auth     *authorizer
+	baseHost string
+}
+
+func newTransport(cfg *config, auth *authorizer) *transport {
+	var base http.RoundTripper
+	if cfg.httpClient != nil && cfg.httpClient.Transport != nil {
+		base = cfg.httpClient.Transport
+	} else {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Busy services run many calls at once against one host.
+		t.MaxIdleConnsPerHost = 64
+		base = t
+	}
+	return &transport{base: base, cfg: cfg, auth: auth, baseHost: cfg.baseURL.Host}
+}
+
+// outcome is what one attempt produced: a response with its body read, or
+// an error, and whether the request was written before it happened.
+type outcome struct {
+	resp  *http.Response
+	err   error
+	wrote bool
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	call := callFrom(req)
+	getBody, err := replayable(req)
+	if err != nil {
+		return nil, err
+	}
+	sameHost := strings.EqualFold(req.URL.Host, t.baseHost)
+	retriesLeft := t.cfg.maxRetries
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		if t.cfg.limiter != nil {
+			if err := t.cfg.limiter.Wait(ctx, call.key); err != nil {
+				return nil, fmt.Errorf("leadway: waiting for the rate limiter: %w", err)
+			}
+		}
+		call.attempts++
+		start := time.Now()
+		o, r, err := t.attempt(ctx, req, getBody, attempt, sameHost)
+		if err != nil {
+			return nil, err
+		}
+		var rl RateLimit
+		if o.resp != nil {
+			rl = parseRateLimit(o.resp.Header)
+			if t.cfg.limiter != nil {
+				t.cfg.limiter.Observe(call.key, rl)
+			}
+		}
+		t.logAttempt(ctx, r, attempt, o, time.Since(start), rl)
+
+		var wait time.Duration
+		var reason string
+		if o.err != nil {
+			switch {
+			case ctx.Err() != nil:
+				return nil, canceled(ctx, o, call)
+			case !o.wrote:
+				reason = "connection failed before the request was sent"
+			case call.idempotent:
+				reason = "no answer; the request is idempotent"
+			default:
+				return nil, &UnknownOutcomeError{Err: o.err}
+			}
+			if retriesLeft == 0 {
+				return nil, fmt.Errorf("leadway: %d attempts failed: %w", attempt, o.err)
+			}
+			wait = backoff(attempt)
+		} else {
+			status := o.resp.StatusCode
+			switch {
+			case status == http.StatusUnauthorized && t.auth.refreshable && !refreshed && sameHost:
+				refreshed = true
+				if tok, err := t.auth.token(); err == nil && "Bearer "+tok != r.Header.Get("Authorization") {
+					t.logRetry(ctx, r, attempt, 0, "401 with a token the source has since replaced")
+					continue // one extra attempt, outside the retry budget
+				}
+				return o.resp, nil
+			case status == http.StatusTooManyRequests:
+				if rl.DailyExhausted() {
+					return o.resp, nil
+				}
+				wait, reason = rateLimitWait(o.resp.Header, rl, attempt), "429 rate limited"
+			case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+				if d, ok := retryAfter(o.resp.Header, time.Now()); ok {
+					wait = d
+				} else {
+					wait = backoff(attempt)
+				}
+				reason = o.resp.Status
+			case status == http.StatusInternalServerError && call.idempotent:
+				wait, reason = backoff(attempt), "500; the request is idempotent"
+			default:
+				return o.resp, nil
+			}
+			if retriesLeft == 0 {
+				return o.resp, nil
+			}
+		}
+		retriesLeft--
+		wait = min(wait, t.cfg.maxRetryWait)
+		t.logRetry(ctx, r, attempt, wait, reason)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, &waitError{err: err, wait: wait, last: lastError(o, call)}
+		}
+	}
+}
+
+// attempt sends one copy of req. The returned request is the one sent, for
+// logging; an error means nothing was sent.
+func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error), n int, sameHost bool) (outcome, *http.Request, error) {
+	if t.cfg.attemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.cfg.attemptTimeout)
+		defer cancel()
+	}
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	})
+
+	var r *http.Request
+	if n == 1 && sameHost {
+		r = req.WithContext(ctx)
+	} else {
+		r = req.Clone(ctx)
+		if !sameHost {
+			// A redirect to another host never carries the token.
+			r.Header.Del("Authorization")
+		} else if err := t.auth.edit(ctx, r); err != nil {
+			return outcome{}, r, err
+		}
+	}
+	if getBody != nil {
+		body, err := getBody()
+		if err != nil {
+			return outcome{}, r, fmt.Errorf("leadway: replaying the request body: %w", err)
+		}
+		r.Body = body
+	}
+	if r.URL.Scheme == "http" && !t.cfg.insecureHTTP && !isLoopback(r.URL.Hostname()) && r.Header.Get("Authorization") != "" {
+		return outcome{}, r, fmt.Errorf("leadway: refusing to send the token over plain http to %s", r.URL.Host)
+	}
+
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return outcome{err: err, wrote: wrote.Load()}, r, nil
+	}
+	body, err := readBody(resp, t.cfg.maxResponseBytes)
+	if err != nil {
+		// The answer had started, so the server got the request.
+		return outcome{err: fmt.Errorf("reading the %s response: %w", resp.Status, err), wrote: true}, r, nil
+	}
+	resp.Body = body
+	return outcome{resp: resp, wrote: true}, r, nil
+}
+
+// replayable returns a function that yields a fresh copy of req's body for
+// each attempt, so that every retry sends the same bytes.
+func replayable(req *http.Request) (func() (io.ReadCloser, error), error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	if req.GetBody != nil {
+		return req.GetBody, nil
+	}
+	data, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("leadway: reading the request body: %w", err)
+	}
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
+}
+
+// readBody reads at most limit bytes of the body and closes it. A body past
+// the limit is cut and marked; a short excess is drained so that the
+// connection can be reused.
+func readBody(resp *http.Response, limit int64) (*bufferedBody, error) {
+	defer resp.Body.Close()
+	var data []byte
+	if cl := resp.ContentLength; cl >= 0 && cl <= limit {
+		data = make([]byte, cl)
+		if _, err := io.ReadFull(resp.Body, data); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1)); err != nil {
+			return nil, err
+		}
+	}
+	truncated := int64(len(data)) > limit
+	if truncated {
+		data = data[:limit]
+	}
+	// Read to EOF (or give up past drainLimit) so the connection is reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+	return &bufferedBody{Reader: bytes.NewReader(data), data: data, truncated: truncated}, nil
+}
+
+// rateLimitWait is how long to wait after a 429 that left part of the daily
+// budget: Retry-After(-Ms) when given, else the announced burst window.
+func rateLimitWait(h http.Header, rl RateLimit, attempt int) time.Duration {
+	if d, ok := retryAfter(h, time.Now()); ok {
+		return d
+	}
+	if rl.Interval > 0 {
+		return rl.Interval
+	}
+	return backoff(attempt)
+}
+
+// backoff is the exponential wait before attempt+1, with jitter over its
+// upper half so that many clients do not retry in step.
+func backoff(attempt int) time.Duration {
+	d := backoffMax
+	if attempt < 6 {
+		d = min(backoffBase<<(attempt-1), backoffMax)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits for d or until ctx is done. It gives up at once when ctx's
+// deadline falls before the wait ends, since the retry could not happen.
+func sleep(ctx context.Context, d time.Duration) error {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+		return context.DeadlineExceeded
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// canceled is the error for an attempt the caller's context ended. It is an
+// unknown outcome when the request had been written and is not idempotent.
+func canceled(ctx context.Context, o outcome, call *callInfo) error {
+	err := o.err
+	if !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	if o.wrote && !call.idempotent {
+		return &UnknownOutcomeError{Err: err}
+	}
+	return fmt.Errorf("leadway: %w", err)
+}
+
+// lastError describes the attempt a cancelled wait followed.
+func lastError(o outcome, call *callInfo) error {
+	if o.err != nil {
+		return o.err
+	}
+	body, _ := bodyBytes(o.resp)
+	apiErr := newAPIError(o.resp.StatusCode, o.resp.Header, body, call.attempts)
+	if o.resp.StatusCode == http.StatusTooManyRequests {
+		return newRateLimitError(apiErr, o.resp.Header)
+	}
+	return apiErr
+}
+
+func newRateLimitError(apiErr *APIError, h http.Header) *RateLimitError {
+	e := &RateLimitError{APIError: apiErr, Daily: apiErr.RateLimit.DailyExhausted()}
+	now := time.Now()
+	switch d, ok := retryAfter(h, now); {
+	case ok:
+		e.RetryAfter = d
+	case e.Daily:
+		e.RetryAfter = untilMidnightUTC(now)
+	case apiErr.RateLimit.Interval > 0:
+		e.RetryAfter = apiErr.RateLimit.Interval
+	}
+	return e
+}
+
+// waitError reports a context that ended while the client waited to retry.
+// It matches both the context's error and the last attempt's error.
+type waitError struct {
+	err  error
+	wait time.Duration
+	last error
+}
+
+func (e *waitError) Error() string {
+	return fmt.Sprintf("leadway: %v before the retry due in %s; last attempt: %s",
+		e.err, e.wait, strings.TrimPrefix(e.last.Error(), "leadway: "))
+}
+
+func (e *waitError) Unwrap() []error { return []error{e.err, e.last} }
