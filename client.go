@@ -336,3 +336,11 @@ type bufferedBody struct {
 }
 
 func (*bufferedBody) Close() error { return nil }
+
+// CloseIdleConnections closes the connections the client keeps for reuse,
+// for example when a service shuts down.
+func (c *Client) CloseIdleConnections() {
+	if hc, ok := c.api.Client.(*http.Client); ok {
+		hc.CloseIdleConnections()
+	}
+}
