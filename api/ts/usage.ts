@@ -17,15 +17,20 @@ export const createRequest: UpsertOpportunityRequest = {
   followersActionType: "add",
 };
 
-// The types must reject what the server rejects.
+// The types must reject what the server rejects; tsc fails if they do not.
+// @ts-expect-error: locationId and the follower fields are required
 export const missingRequired: UpsertOpportunityRequest = {
   pipelineId: "bCkKGpDsyPP4peuKowkG",
-  // @ts-expect-error: locationId and the follower fields are required
 };
 export const unknownStatus: UpsertOpportunityRequest = {
   ...createRequest,
   // @ts-expect-error: "closed" is not an OpportunityStatus
   status: "closed",
+};
+export const unknownField: UpsertOpportunityRequest = {
+  ...createRequest,
+  // @ts-expect-error: the server answers 422 to unknown properties
+  gender: "female",
 };
 
 // Reads what a caller needs from the 200 answer: the id to update later, and
