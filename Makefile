@@ -1,0 +1,50 @@
+# The front door. A newcomer runs `make demo`, then `make check`.
+GO ?= go
+
+.PHONY: check demo generate generate-check deps-check test lint spec-check bench bench-smoke
+
+## check: everything CI runs (the README's test command)
+check: lint generate-check deps-check test bench-smoke spec-check
+
+## demo: the client against the in-process fake server, no account needed
+demo:
+	$(GO) run ./cmd/leadway demo
+
+## generate: regenerate gen/ and the fake server's code from api/openapi.yaml
+generate:
+	$(GO) generate ./...
+
+## generate-check: regenerating must leave the committed code byte-identical
+generate-check:
+	$(GO) generate ./...
+	@git diff --exit-code --stat -- gen leadwaytest || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- gen leadwaytest)" || { git status --porcelain -- gen leadwaytest >&2; echo "generate left untracked or changed files" >&2; exit 1; }
+
+## deps-check: importers of package leadway must not compile the generator or kin-openapi
+deps-check:
+	@bad="$$($(GO) list -deps . | grep -E 'oapi-codegen/oapi-codegen|kin-openapi|nethttp-middleware' || true)"; \
+	if [ -n "$$bad" ]; then echo "package leadway pulls in:" >&2; echo "$$bad" >&2; exit 1; fi; \
+	echo "deps-check: package leadway imports neither oapi-codegen nor kin-openapi"
+
+## test: all tests under the race detector
+test:
+	$(GO) test -race -count=1 ./...
+
+## lint: gofmt, go vet and staticcheck (pinned in go.mod's tool block)
+lint:
+	@unformatted="$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+## spec-check: Redocly lint, breaking-change gate and TypeScript check of the spec
+spec-check:
+	bash api/spec-check.sh
+
+## bench: measure and write BENCHMARKS.md
+bench:
+	bash bench/run.sh
+
+## bench-smoke: build and run each benchmark once, so they cannot rot (no timing is asserted)
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
