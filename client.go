@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -88,9 +87,8 @@ type UpsertResult struct {
 // Client calls the Leadway CRM API. It is safe for concurrent use; create
 // one per token and share it.
 type Client struct {
-	api    *gen.Client
-	params gen.UpsertOpportunityParams
-	cfg    config
+	api *gen.Client
+	cfg config
 }
 
 // New returns a client that authenticates with a static token: a sub-account
@@ -126,6 +124,12 @@ func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client,
 		return nil, fmt.Errorf("leadway: refusing to send the token over plain http to %s (use https, or WithInsecureHTTP for a test network)", cfg.baseURL.Host)
 	}
 	auth := &authorizer{ts: ts, refreshable: refreshable}
+	if st, ok := ts.(staticToken); ok {
+		auth.static = []string{"Bearer " + string(st)}
+	}
+	// Shared, capacity-one header values: Set replaces them and Add copies,
+	// so no request can write into another's.
+	version, userAgent := []string{cfg.apiVersion}, []string{cfg.userAgent}
 	hc := &http.Client{Transport: newTransport(&cfg, auth)}
 	if cfg.httpClient != nil {
 		hc.CheckRedirect = cfg.httpClient.CheckRedirect
@@ -136,19 +140,15 @@ func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client,
 		gen.WithHTTPClient(hc),
 		gen.WithRequestEditorFn(auth.edit),
 		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Version", cfg.apiVersion)
-			req.Header.Set("User-Agent", cfg.userAgent)
+			req.Header["Version"] = version
+			req.Header["User-Agent"] = userAgent
 			return nil
 		}),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("leadway: %w", err)
 	}
-	return &Client{
-		api:    api,
-		params: gen.UpsertOpportunityParams{Version: gen.UpsertOpportunityParamsVersion(cfg.apiVersion)},
-		cfg:    cfg,
-	}, nil
+	return &Client{api: api, cfg: cfg}, nil
 }
 
 // Upsert creates an opportunity, or updates the one req.Id names, and
@@ -170,12 +170,14 @@ func (c *Client) Upsert(ctx context.Context, req UpsertRequest) (*UpsertResult, 
 	if err != nil {
 		return nil, err
 	}
-	call := &callInfo{key: body.LocationId, idempotent: body.Id != nil && *body.Id != ""}
-	resp, err := c.api.UpsertOpportunity(withCall(ctx, call), &c.params, body)
+	cc := withCall(ctx, callInfo{key: body.LocationId, idempotent: body.Id != nil && *body.Id != ""})
+	// The Version header comes from the request editor, which every
+	// operation shares, so the generated parameter struct is not needed.
+	resp, err := c.api.UpsertOpportunity(cc, nil, body)
 	if err != nil {
 		return nil, unwrapURLError(err)
 	}
-	return decodeUpsert(resp, call)
+	return decodeUpsert(resp, &cc.call)
 }
 
 // decodeUpsert turns the answer into a result or a typed error.
@@ -195,7 +197,7 @@ func decodeUpsert(resp *http.Response, call *callInfo) (*UpsertResult, error) {
 		}
 		return nil, apiErr
 	}
-	rl := parseRateLimit(resp.Header)
+	rl := call.rateLimit
 	fail := func(err error) (*UpsertResult, error) {
 		return nil, &ResponseError{StatusCode: status, ContentType: resp.Header.Get("Content-Type"), Body: data, RateLimit: rl, Err: err}
 	}
@@ -237,9 +239,12 @@ func isTooLarge(resp *http.Response) bool {
 	return ok && b.truncated
 }
 
+// isJSON reports whether a Content-Type is JSON, without the allocations of
+// mime.ParseMediaType.
 func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
 // unwrapURLError drops the *url.Error around the client's own errors, whose
@@ -266,6 +271,7 @@ func unwrapURLError(err error) error {
 type authorizer struct {
 	ts          oauth2.TokenSource
 	refreshable bool
+	static      []string // the header value of a static token, built once
 }
 
 func (a *authorizer) token() (string, error) {
@@ -280,6 +286,10 @@ func (a *authorizer) token() (string, error) {
 }
 
 func (a *authorizer) edit(_ context.Context, req *http.Request) error {
+	if a.static != nil {
+		req.Header["Authorization"] = a.static
+		return nil
+	}
 	tok, err := a.token()
 	if err != nil {
 		return err
@@ -330,7 +340,7 @@ func isLoopback(host string) bool {
 // bufferedBody is a response body the transport read in full, so that the
 // connection is released and retries can inspect it.
 type bufferedBody struct {
-	*bytes.Reader
+	bytes.Reader
 	data      []byte
 	truncated bool
 }

@@ -40,27 +40,37 @@ func (r RateLimit) DailyExhausted() bool {
 	return r.DailyRemaining == 0 && r.DailyLimit != 0
 }
 
+// The rate-limit headers in canonical form, so that reading them allocates
+// nothing (http.Header.Get would canonicalize "X-RateLimit-..." every call).
+const (
+	headerDailyLimit     = "X-Ratelimit-Limit-Daily"
+	headerDailyRemaining = "X-Ratelimit-Daily-Remaining"
+	headerInterval       = "X-Ratelimit-Interval-Milliseconds"
+	headerMax            = "X-Ratelimit-Max"
+	headerRemaining      = "X-Ratelimit-Remaining"
+)
+
 func parseRateLimit(h http.Header) RateLimit {
 	rl := RateLimit{
-		DailyLimit:     headerInt(h, "X-RateLimit-Limit-Daily"),
-		DailyRemaining: headerInt(h, "X-RateLimit-Daily-Remaining"),
+		DailyLimit:     headerInt(h, headerDailyLimit),
+		DailyRemaining: headerInt(h, headerDailyRemaining),
 		Interval:       -1,
-		Max:            headerInt(h, "X-RateLimit-Max"),
-		Remaining:      headerInt(h, "X-RateLimit-Remaining"),
+		Max:            headerInt(h, headerMax),
+		Remaining:      headerInt(h, headerRemaining),
 	}
 	// A window longer than a day is not a burst window; ignore it.
-	if ms := headerInt(h, "X-RateLimit-Interval-Milliseconds"); ms >= 0 && ms <= int(24*time.Hour/time.Millisecond) {
+	if ms := headerInt(h, headerInterval); ms >= 0 && ms <= int(24*time.Hour/time.Millisecond) {
 		rl.Interval = time.Duration(ms) * time.Millisecond
 	}
 	return rl
 }
 
 func headerInt(h http.Header, key string) int {
-	v := h.Get(key)
-	if v == "" {
+	vs := h[key]
+	if len(vs) == 0 || vs[0] == "" {
 		return -1
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
+	n, err := strconv.Atoi(strings.TrimSpace(vs[0]))
 	if err != nil || n < 0 {
 		return -1
 	}

@@ -31,17 +31,32 @@ type callInfo struct {
 	key        string
 	idempotent bool
 	attempts   int
+	rateLimit  RateLimit // of the last response
 }
 
 type callKey struct{}
 
-func withCall(ctx context.Context, c *callInfo) context.Context {
-	return context.WithValue(ctx, callKey{}, c)
+// callCtx carries a callInfo; one allocation instead of context.WithValue's
+// two.
+type callCtx struct {
+	context.Context
+	call callInfo
+}
+
+func (c *callCtx) Value(key any) any {
+	if key == (callKey{}) {
+		return &c.call
+	}
+	return c.Context.Value(key)
+}
+
+func withCall(ctx context.Context, c callInfo) *callCtx {
+	return &callCtx{Context: ctx, call: c}
 }
 
 // callFrom returns the call's info. A request that did not come through a
-// Client method (a later operation, or a redirect's hop) counts as
-// idempotent only when its method is.
+// Client method (a later operation) counts as idempotent only when its
+// method is.
 func callFrom(req *http.Request) *callInfo {
 	if c, ok := req.Context().Value(callKey{}).(*callInfo); ok {
 		return c
@@ -87,7 +102,7 @@ type outcome struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	call := callFrom(req)
-	getBody, err := replayable(req)
+	getBody, fresh, err := replayable(req)
 	if err != nil {
 		return nil, err
 	}
@@ -102,13 +117,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		call.attempts++
 		start := time.Now()
-		o, r, err := t.attempt(ctx, req, getBody, attempt, sameHost)
+		o, r, err := t.attempt(ctx, req, getBody, attempt > 1 || fresh, sameHost, !call.idempotent)
 		if err != nil {
 			return nil, err
 		}
 		var rl RateLimit
 		if o.resp != nil {
 			rl = parseRateLimit(o.resp.Header)
+			call.rateLimit = rl
 			if t.cfg.limiter != nil {
 				t.cfg.limiter.Observe(call.key, rl)
 			}
@@ -174,23 +190,28 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // attempt sends one copy of req. The returned request is the one sent, for
 // logging; an error means nothing was sent.
-func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error), n int, sameHost bool) (outcome, *http.Request, error) {
+//
+// Whether the request was written only matters for calls that are not
+// idempotent, so only those pay for the trace that tells.
+func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error), replay, sameHost, traceWrite bool) (outcome, *http.Request, error) {
 	if t.cfg.attemptTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t.cfg.attemptTimeout)
 		defer cancel()
 	}
 	var wrote atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(i httptrace.WroteRequestInfo) {
-			if i.Err == nil {
-				wrote.Store(true)
-			}
-		},
-	})
+	if traceWrite {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteRequest: func(i httptrace.WroteRequestInfo) {
+				if i.Err == nil {
+					wrote.Store(true)
+				}
+			},
+		})
+	}
 
 	var r *http.Request
-	if n == 1 && sameHost {
+	if !replay && sameHost {
 		r = req.WithContext(ctx)
 	} else {
 		r = req.Clone(ctx)
@@ -201,7 +222,7 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func
 			return outcome{}, r, err
 		}
 	}
-	if getBody != nil {
+	if getBody != nil && replay {
 		body, err := getBody()
 		if err != nil {
 			return outcome{}, r, fmt.Errorf("leadway: replaying the request body: %w", err)
@@ -226,20 +247,21 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func
 }
 
 // replayable returns a function that yields a fresh copy of req's body for
-// each attempt, so that every retry sends the same bytes.
-func replayable(req *http.Request) (func() (io.ReadCloser, error), error) {
+// each attempt, so that every retry sends the same bytes. fresh reports that
+// req.Body itself was used up, so even the first attempt needs a copy.
+func replayable(req *http.Request) (getBody func() (io.ReadCloser, error), fresh bool, err error) {
 	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil
+		return nil, false, nil
 	}
 	if req.GetBody != nil {
-		return req.GetBody, nil
+		return req.GetBody, false, nil
 	}
 	data, err := io.ReadAll(req.Body)
 	req.Body.Close()
 	if err != nil {
-		return nil, fmt.Errorf("leadway: reading the request body: %w", err)
+		return nil, false, fmt.Errorf("leadway: reading the request body: %w", err)
 	}
-	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, true, nil
 }
 
 // readBody reads at most limit bytes of the body and closes it. A body past
@@ -248,24 +270,29 @@ func replayable(req *http.Request) (func() (io.ReadCloser, error), error) {
 func readBody(resp *http.Response, limit int64) (*bufferedBody, error) {
 	defer resp.Body.Close()
 	var data []byte
+	truncated := false
 	if cl := resp.ContentLength; cl >= 0 && cl <= limit {
 		data = make([]byte, cl)
 		if _, err := io.ReadFull(resp.Body, data); err != nil {
 			return nil, err
 		}
+		// Reach EOF, which lets the transport reuse the connection.
+		var probe [1]byte
+		_, _ = resp.Body.Read(probe[:])
 	} else {
 		var err error
 		if data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1)); err != nil {
 			return nil, err
 		}
+		if truncated = int64(len(data)) > limit; truncated {
+			data = data[:limit]
+			// Keep the connection if the rest is short; else close it.
+			_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
+		}
 	}
-	truncated := int64(len(data)) > limit
-	if truncated {
-		data = data[:limit]
-	}
-	// Read to EOF (or give up past drainLimit) so the connection is reused.
-	_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
-	return &bufferedBody{Reader: bytes.NewReader(data), data: data, truncated: truncated}, nil
+	b := &bufferedBody{data: data, truncated: truncated}
+	b.Reset(data)
+	return b, nil
 }
 
 // rateLimitWait is how long to wait after a 429 that left part of the daily

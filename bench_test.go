@@ -1,0 +1,148 @@
+package leadway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+
+	"github.com/leadwaycrm/leadway"
+)
+
+// benchRequest is the request both sides send: the same typed struct and,
+// with the follower defaults spelled out, the same bytes on the wire.
+func benchRequest() leadway.UpsertRequest {
+	r := minimal()
+	r.Name = leadway.Ptr("Website redesign")
+	r.MonetaryValue = leadway.Ptr(220.0)
+	r.Followers = []string{}
+	r.FollowersActionType = leadway.FollowersAdd
+	return r
+}
+
+// handwritten is the baseline: what a careful engineer writes with net/http
+// and encoding/json and the same generated structs, without retries, rate
+// limiting or typed errors.
+func handwritten(ctx context.Context, hc *http.Client, url, token string, req leadway.UpsertRequest) (*leadway.UpsertOpportunityResult, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/opportunities/upsert", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	r.Header.Set("Authorization", "Bearer "+token)
+	r.Header.Set("Version", leadway.APIVersion)
+	r.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, data)
+	}
+	var out leadway.UpsertOpportunityResult
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func newTunedTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+// benchPair runs the baseline and the client side by side against base.
+func benchPair(b *testing.B, url string, rt http.RoundTripper) {
+	ctx := context.Background()
+	req := benchRequest()
+	b.Run("impl=handwritten", func(b *testing.B) {
+		hc := &http.Client{Transport: rt}
+		if rt == nil {
+			tr := newTunedTransport()
+			defer tr.CloseIdleConnections()
+			hc.Transport = tr
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := handwritten(ctx, hc, url, testToken, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=client", func(b *testing.B) {
+		opts := []leadway.Option{leadway.WithBaseURL(url)}
+		if rt != nil {
+			opts = append(opts, leadway.WithHTTPClient(&http.Client{Transport: rt}))
+		}
+		c, err := leadway.New(testToken, opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.CloseIdleConnections()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Upsert(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkUpsertLoopback is benchmark (a): a real HTTP/1.1 exchange over
+// loopback, default client options (retries and limiter on; the limiter
+// budget is raised by the server's headers so it never waits).
+func BenchmarkUpsertLoopback(b *testing.B) {
+	body := []byte(createdJSON)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h.Set("X-RateLimit-Max", "1000000000")
+		h.Set("X-RateLimit-Interval-Milliseconds", "1000")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	benchPair(b, srv.URL, nil)
+}
+
+// memoryRT answers every request in memory, with no sockets, so that the
+// client's own CPU cost is what is measured.
+type memoryRT struct{ body []byte }
+
+func (m memoryRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	return &http.Response{
+		StatusCode:    http.StatusOK,
+		Status:        "200 OK",
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Max": {"1000000000"}, "X-Ratelimit-Interval-Milliseconds": {"1000"}},
+		Body:          io.NopCloser(bytes.NewReader(m.body)),
+		ContentLength: int64(len(m.body)),
+		Request:       r,
+	}, nil
+}
+
+// BenchmarkUpsertInMemory is benchmark (b).
+func BenchmarkUpsertInMemory(b *testing.B) {
+	benchPair(b, "https://api.test", memoryRT{body: []byte(createdJSON)})
+}
