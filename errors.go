@@ -81,7 +81,7 @@ type RateLimitError struct {
 func (e *RateLimitError) Error() string {
 	rl := e.RateLimit
 	if e.Daily {
-		return fmt.Sprintf("leadway: rate limited: daily budget of %s requests used up; try again in %s",
+		return fmt.Sprintf("leadway: rate limited: daily budget used up (limit %s); try again in %s",
 			figure(rl.DailyLimit), e.RetryAfter.Round(time.Second))
 	}
 	return fmt.Sprintf("leadway: rate limited: %s of %s requests left in the %s window after %d attempts; try again in %s",

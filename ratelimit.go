@@ -129,7 +129,8 @@ type Limiter interface {
 // NewLimiter returns the client's default [Limiter]: a token bucket per
 // location, built on golang.org/x/time/rate. It starts at max requests per
 // interval and adapts to the X-RateLimit-Max and
-// X-RateLimit-Interval-Milliseconds figures responses announce. The bucket
+// X-RateLimit-Interval-Milliseconds figures responses announce (windows
+// longer than a minute are ignored). The bucket
 // holds a single token and refills at (max-1)/interval, so no window of that
 // length ever sees more than max requests, whatever its alignment.
 func NewLimiter(max int, interval time.Duration) Limiter {
@@ -165,8 +166,13 @@ func (l *locationLimiter) Wait(ctx context.Context, key string) error {
 	return l.bucket(key).lim.Wait(ctx)
 }
 
+// maxAdaptedInterval bounds the burst window the limiter adopts from a
+// response, so that a broken or hostile server cannot slow a client to one
+// call a day.
+const maxAdaptedInterval = time.Minute
+
 func (l *locationLimiter) Observe(key string, rl RateLimit) {
-	if rl.Max <= 0 || rl.Interval <= 0 {
+	if rl.Max <= 0 || rl.Interval <= 0 || rl.Interval > maxAdaptedInterval {
 		return
 	}
 	b := l.bucket(key)

@@ -146,3 +146,21 @@ func TestUntilMidnightUTC(t *testing.T) {
 		t.Errorf("untilMidnightUTC = %s, want 1h30m", got)
 	}
 }
+
+func TestLimiterIgnoresHostileWindows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(100, 10*time.Second)
+		l.Observe("k", RateLimit{Max: 1, Interval: 24 * time.Hour})
+		l.Observe("k", RateLimit{Max: 0, Interval: time.Second})
+		start := time.Now()
+		for range 10 {
+			if err := l.Wait(context.Background(), "k"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Still the default pace of 99 per 10s: 9 waits of 10s/99.
+		if took := time.Since(start); took > 950*time.Millisecond {
+			t.Errorf("10 calls took %s; a day-long window was adopted", took)
+		}
+	})
+}

@@ -145,6 +145,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, &UnknownOutcomeError{Err: o.err}
 			}
 			if retriesLeft == 0 {
+				if attempt == 1 {
+					return nil, fmt.Errorf("leadway: %w", o.err)
+				}
 				return nil, fmt.Errorf("leadway: %d attempts failed: %w", attempt, o.err)
 			}
 			wait = backoff(attempt)
