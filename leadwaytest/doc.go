@@ -1,0 +1,100 @@
+// Package leadwaytest runs a fake Leadway CRM API in process, for testing
+// code that uses package leadway without an account or a network.
+//
+//	srv := leadwaytest.NewServer()
+//	defer srv.Close()
+//	client, err := srv.Client() // leadway.New(srv.Token, leadway.WithBaseURL(srv.URL))
+//
+// The fake serves POST /opportunities/upsert through server code that
+// oapi-codegen generates from api/openapi.yaml, the same contract the client
+// in package gen is generated from, so the two cannot drift apart. It keeps
+// opportunities in memory, enforces rate budgets, and can be told to fail.
+// It is safe for concurrent use.
+//
+// # What is validated
+//
+// Every request is checked against the contract with kin-openapi (through
+// github.com/oapi-codegen/nethttp-middleware) before it is handled. A request
+// the contract forbids is refused with the vendor's error shapes, and checks
+// run in this order, the first failing one deciding the answer:
+//
+//   - 401 {"statusCode":401,"message":...,"error":"Unauthorized"}: the
+//     Authorization header is missing or not "Bearer <token>" (message
+//     "Missing Bearer token"), or carries another token than [Server.Token]
+//     (message "Invalid token").
+//   - 400 {"statusCode":400,"message":...}: a malformed request. The Version
+//     header is missing ("Version header is required") or is not 2021-07-28
+//     ("Version header must be 2021-07-28"); the Content-Type is not JSON
+//     ("Content-Type must be application/json"); the body is missing
+//     ("Request body is required") or is not JSON ("Request body is not
+//     valid JSON: ..."). Also an id that belongs to another location (see
+//     below).
+//   - 422 {"statusCode":422,"message":[...],"error":"Unprocessable Entity"}:
+//     the body breaks the schema. message lists every problem, worded as the
+//     vendor's validator words them: "property gender should not exist" for
+//     an unknown property (the request schema forbids them), "pipelineId
+//     must be a string" for a missing or mistyped string, "status must be
+//     one of the following values: open, won, lost, abandoned, all" for a
+//     bad enum, "followers must contain no more than 10 elements", and so on.
+//
+// Outside the contract: another path or method gets 404 {"statusCode":404,
+// "message":"Cannot GET /path","error":"Not Found"}, and a body over 1 MiB
+// gets 413 {"statusCode":413,"message":"Request entity too large"}.
+//
+// # How upserts behave
+//
+// The vendor does not document every rule; where it is silent the fake picks
+// the simplest one:
+//
+//   - Without id, an upsert creates an opportunity with a server-assigned id
+//     (opp00000000000000001, opp00000000000000002, ...: deterministic, so
+//     tests can name them) and answers new: true.
+//   - With the id of a stored opportunity, it updates that opportunity and
+//     answers new: false with the merged opportunity: fields the request
+//     carries replace the stored ones, fields it leaves out are kept.
+//   - With an id the fake does not know, it creates the opportunity under
+//     that id (new: true), so repeating the call updates it: an upsert with
+//     an id is idempotent.
+//   - With the id of an opportunity of another location, it refuses with
+//     400 "Opportunity <id> belongs to another location".
+//   - A new opportunity gets status "open" unless the request sets one,
+//     source "api", and followers []. createdAt is set on creation,
+//     updatedAt and lastActionDate on every upsert, lastStatusChangeAt on
+//     creation and when the status changes, lastStageChangeAt when the stage
+//     changes. Timestamps are ISO 8601 in UTC with milliseconds, from the
+//     clock of [WithClock].
+//   - Followers: isRemoveAllFollowers true first clears the followers; then
+//     followersActionType "add" appends the ids in followers that are not
+//     there yet (in order), and "remove" drops them (ids that are not
+//     followers are ignored). So remove-all with add [a] leaves exactly [a],
+//     and followers [] changes nothing.
+//
+// # Tokens
+//
+// The fake accepts exactly one token, [Server.Token]: a random one unless
+// [WithToken] sets it.
+//
+// # Rate limits
+//
+// Each location (the body's locationId; "" when the body has none) has two
+// fixed-window budgets: [WithRateLimit] requests per window (default: the
+// vendor's 100 per 10 seconds) and [WithDailyLimit] per day (default
+// 200,000). A request within both uses one unit of each, even if it is then
+// refused or failed on purpose; a request over either gets 429 with no body
+// (as the contract documents) and uses nothing. A window starts with the
+// first request after the previous one ended, so a test never sees a window
+// roll over at an arbitrary moment. Every answer carries
+// X-RateLimit-Limit-Daily, X-RateLimit-Daily-Remaining,
+// X-RateLimit-Interval-Milliseconds, X-RateLimit-Max and
+// X-RateLimit-Remaining, with the figures after the request was counted.
+//
+// # Faults and assertions
+//
+// [Server.FailNext] makes the next requests fail: with a status, after a
+// delay, with a connection reset or with a truncated body (see [Fault]).
+// [Server.Requests] returns what was received, [Server.Opportunities] what is
+// stored, and [Server.Stats] counts outcomes, such as the 429s sent.
+//
+// Importing this package brings kin-openapi into the importer's build;
+// importing package leadway never does.
+package leadwaytest
