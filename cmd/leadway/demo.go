@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/leadwaycrm/leadway"
+	"github.com/leadwaycrm/leadway/leadwaytest"
+)
+
+const demoUsage = `Usage: leadway demo
+
+Starts a fake Leadway API in this process, creates an opportunity, then
+updates it with a new stage and value, and prints both answers. It needs no
+account, token or network.
+`
+
+func runDemo(ctx context.Context, args []string, e env) int {
+	fs := flag.NewFlagSet("leadway demo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.stdout, demoUsage)
+			return exitOK
+		}
+		return fail(e, usageErrorf("demo: %v (see leadway demo --help)", err))
+	}
+	if fs.NArg() > 0 {
+		return fail(e, usageErrorf("demo: unexpected argument %q", fs.Arg(0)))
+	}
+	if err := demo(ctx, e.stdout); err != nil {
+		report(e, err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// demo walks through a create and an update against an in-process fake.
+func demo(ctx context.Context, out io.Writer) error {
+	srv, err := leadwaytest.Start()
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	client, err := srv.Client()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Started a fake Leadway API at %s (no account needed).\n\n", srv.URL)
+
+	created, err := client.Upsert(ctx, leadway.UpsertRequest{
+		PipelineId:      "pipe-sales",
+		LocationId:      "loc-demo",
+		Name:            leadway.Ptr("Website redesign"),
+		Status:          leadway.Ptr(leadway.StatusOpen),
+		PipelineStageId: leadway.Ptr("stage-qualified"),
+		MonetaryValue:   leadway.Ptr(220.0),
+		Followers:       []string{"user-alice"},
+	})
+	if err != nil {
+		return err
+	}
+	o := created.Opportunity
+	fmt.Fprintf(out, "1. Upsert without an id:\ncreated opportunity %s %q in stage %s, value %g, new=%t\n",
+		*o.Id, *o.Name, *o.PipelineStageId, *o.MonetaryValue, created.New)
+	if err := writeJSON(out, created.UpsertOpportunityResult); err != nil {
+		return err
+	}
+
+	updated, err := client.Upsert(ctx, leadway.UpsertRequest{
+		Id:              o.Id,
+		PipelineId:      "pipe-sales",
+		LocationId:      "loc-demo",
+		PipelineStageId: leadway.Ptr("stage-proposal"),
+		MonetaryValue:   leadway.Ptr(1500.5),
+	})
+	if err != nil {
+		return err
+	}
+	o = updated.Opportunity
+	fmt.Fprintf(out, "\n2. Upsert again with its id, a new stage and a new value:\nupdated opportunity %s %q in stage %s, value %g, new=%t\n",
+		*o.Id, *o.Name, *o.PipelineStageId, *o.MonetaryValue, updated.New)
+	return writeJSON(out, updated.UpsertOpportunityResult)
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/leadwaycrm/leadway"
+)
+
+const upsertUsage = `Usage: leadway upsert [flags]
+
+Creates an opportunity, or updates the one --id names, and prints the API's
+answer as JSON: {"new": true|false, "opportunity": {...}}.
+
+The opportunity comes from the field flags, or whole from --data as a JSON
+object of the request's shape (unknown fields are refused), for example:
+  {"pipelineId": "bCkKGpDsyPP4peuKowkG", "locationId": "CLu7BaljjqrEjBGKTNNe",
+   "name": "Website redesign", "status": "open", "monetaryValue": 220}
+Followers left out are sent as [] with "add", which changes nothing.
+
+The token is read from LEADWAY_TOKEN only. Exit codes: 0 ok, 2 usage or
+validation, 3 API refusal (4xx), 4 rate limited, 5 network or server
+(see leadway --help).
+
+Flags:
+`
+
+// fieldFlags are the flags that make up the opportunity; --data replaces
+// them all.
+var fieldFlags = []string{
+	"id", "pipeline-id", "location-id", "name", "status", "stage-id", "value",
+	"assigned-to", "contact-id", "lost-reason-id", "follower", "followers-action",
+	"remove-all-followers",
+}
+
+// upsertFlags holds the upsert command's flags.
+type upsertFlags struct {
+	fs *flag.FlagSet
+
+	data       string
+	baseURL    string
+	dryRun     bool
+	maxRetries int
+	timeout    time.Duration
+
+	id, pipelineID, locationID, name, status, stageID string
+	assignedTo, contactID, lostReasonID, action       string
+	value                                             float64
+	followers                                         []string
+	removeAllFollowers                                bool
+}
+
+func newUpsertFlags() *upsertFlags {
+	f := &upsertFlags{fs: flag.NewFlagSet("leadway upsert", flag.ContinueOnError)}
+	fs := f.fs
+	fs.SetOutput(io.Discard) // errors are reported on one line by fail
+	fs.StringVar(&f.data, "data", "", "the whole request as JSON: `@file`, - for stdin, or the JSON itself")
+	fs.StringVar(&f.baseURL, "base-url", "", "API base `URL` (default $LEADWAY_BASE_URL, else "+leadway.DefaultBaseURL+")")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the request that would be sent, with the token redacted, and send nothing")
+	fs.IntVar(&f.maxRetries, "max-retries", leadway.DefaultMaxRetries, "retries after 429, 502-504 and other safe-to-repeat failures; 0 turns them off")
+	fs.DurationVar(&f.timeout, "timeout", time.Minute, "give up after this long, retries included; 0 waits forever")
+
+	fs.StringVar(&f.id, "id", "", "`ID` of the opportunity to update; leave out to create one")
+	fs.StringVar(&f.pipelineID, "pipeline-id", "", "pipeline `ID` (required)")
+	fs.StringVar(&f.locationID, "location-id", "", "location (sub-account) `ID` (required)")
+	fs.StringVar(&f.name, "name", "", "display `name`")
+	fs.StringVar(&f.status, "status", "", "`status`: open, won, lost, abandoned or all")
+	fs.StringVar(&f.stageID, "stage-id", "", "pipeline stage `ID`")
+	fs.Float64Var(&f.value, "value", 0, "monetary `value` in the location's currency")
+	fs.StringVar(&f.assignedTo, "assigned-to", "", "`user ID` the opportunity is assigned to")
+	fs.StringVar(&f.contactID, "contact-id", "", "`ID` of the contact the opportunity is for")
+	fs.StringVar(&f.lostReasonID, "lost-reason-id", "", "lost reason `ID`, for status lost")
+	fs.Func("follower", "follower `user ID`; repeat for several (at most 10)", func(s string) error {
+		f.followers = append(f.followers, s)
+		return nil
+	})
+	fs.StringVar(&f.action, "followers-action", "", "`action` for the --follower IDs: add (the default) or remove")
+	fs.BoolVar(&f.removeAllFollowers, "remove-all-followers", false, "remove every follower first")
+	return f
+}
+
+func printUpsertUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, upsertUsage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+func runUpsert(ctx context.Context, args []string, e env) int {
+	f := newUpsertFlags()
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUpsertUsage(e.stdout, f.fs)
+			return exitOK
+		}
+		return fail(e, usageErrorf("upsert: %v (see leadway upsert --help)", err))
+	}
+	if f.fs.NArg() > 0 {
+		return fail(e, usageErrorf("upsert: unexpected argument %q (see leadway upsert --help)", f.fs.Arg(0)))
+	}
+	req, err := f.request(e.stdin)
+	if err != nil {
+		return fail(e, err)
+	}
+	opts := []leadway.Option{}
+	if base := firstNonEmpty(f.baseURL, e.getenv("LEADWAY_BASE_URL")); base != "" {
+		opts = append(opts, leadway.WithBaseURL(base))
+	}
+	token := e.getenv("LEADWAY_TOKEN")
+	if f.dryRun {
+		return dryRun(ctx, e, token, req, opts)
+	}
+	if token == "" {
+		return fail(e, usageErrorf("LEADWAY_TOKEN is not set: export the API token there (it is never taken from a flag)"))
+	}
+	client, err := leadway.New(token, append(opts, leadway.WithMaxRetries(f.maxRetries))...)
+	if err != nil {
+		return fail(e, asUsage(err))
+	}
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	res, err := client.Upsert(ctx, req)
+	if err != nil {
+		return fail(e, err)
+	}
+	if err := writeJSON(e.stdout, res.UpsertOpportunityResult); err != nil {
+		report(e, err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// request builds the request from --data or from the field flags.
+func (f *upsertFlags) request(stdin io.Reader) (leadway.UpsertRequest, error) {
+	set := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["data"] {
+		for _, name := range fieldFlags {
+			if set[name] {
+				return leadway.UpsertRequest{}, usageErrorf("upsert: --data and --%s cannot be combined; put every field in the JSON", name)
+			}
+		}
+		return readData(f.data, stdin)
+	}
+	opt := func(name, v string) *string {
+		if !set[name] {
+			return nil
+		}
+		return &v
+	}
+	req := leadway.UpsertRequest{
+		Id:                   opt("id", f.id),
+		PipelineId:           f.pipelineID,
+		LocationId:           f.locationID,
+		Name:                 opt("name", f.name),
+		PipelineStageId:      opt("stage-id", f.stageID),
+		AssignedTo:           opt("assigned-to", f.assignedTo),
+		ContactId:            opt("contact-id", f.contactID),
+		LostReasonId:         opt("lost-reason-id", f.lostReasonID),
+		Followers:            f.followers,
+		FollowersActionType:  leadway.FollowersAction(f.action),
+		IsRemoveAllFollowers: f.removeAllFollowers,
+	}
+	if set["status"] {
+		req.Status = leadway.Ptr(leadway.Status(f.status))
+	}
+	if set["value"] {
+		req.MonetaryValue = &f.value
+	}
+	return req, nil
+}
+
+// readData decodes the request from --data: @file, - (or @-) for stdin, or
+// the JSON text itself. Unknown fields are refused, as the API refuses them.
+func readData(spec string, stdin io.Reader) (leadway.UpsertRequest, error) {
+	var r io.Reader
+	switch {
+	case spec == "-" || spec == "@-":
+		r = stdin
+	case strings.HasPrefix(spec, "@"):
+		file, err := os.Open(spec[1:])
+		if err != nil {
+			return leadway.UpsertRequest{}, usageErrorf("--data: %v", err)
+		}
+		defer file.Close()
+		r = file
+	default:
+		r = strings.NewReader(spec)
+	}
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var req leadway.UpsertRequest
+	if err := dec.Decode(&req); err != nil {
+		return leadway.UpsertRequest{}, usageErrorf("--data: invalid JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return leadway.UpsertRequest{}, usageErrorf("--data: invalid JSON: more than one JSON value")
+	}
+	return req, nil
+}
+
+// asUsage marks an error of the client's construction (a bad base URL or
+// token) as the caller's mistake.
+func asUsage(err error) error {
+	return &usageError{msg: strings.TrimPrefix(err.Error(), "leadway: ")}
+}
+
+// writeJSON prints v as indented JSON, for people and jq alike.
+func writeJSON(w io.Writer, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", data)
+	return err
+}
+
+// firstNonEmpty returns the first non-empty string.
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
