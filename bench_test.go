@@ -9,9 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/leadwaycrm/leadway"
+	"github.com/leadwaycrm/leadway/leadwaytest"
 )
 
 // benchRequest is the request both sides send: the same typed struct and,
@@ -145,4 +149,77 @@ func (m memoryRT) RoundTrip(r *http.Request) (*http.Response, error) {
 // BenchmarkUpsertInMemory is benchmark (b).
 func BenchmarkUpsertInMemory(b *testing.B) {
 	benchPair(b, "https://api.test", memoryRT{body: []byte(createdJSON)})
+}
+
+// Benchmark (c): sustained throughput against the fake enforcing a burst
+// budget scaled to 100 requests per second per location, so that a run
+// takes seconds. 64 goroutines share one client; b.N is the number of
+// upserts. Reported: requests per second, that as a share of the budget,
+// the share of requests the server answered 429, and the errors returned
+// to callers.
+func BenchmarkThroughput(b *testing.B) {
+	const (
+		budget  = 100
+		window  = time.Second
+		workers = 64
+	)
+	limiters := []struct {
+		name string
+		opt  leadway.Option
+	}{
+		// Told the app's budget up front.
+		{"on", leadway.WithRateLimiter(leadway.NewLimiter(budget, window))},
+		// The default: starts at the vendor's 100 per 10s and adapts to
+		// the headers of the first answers.
+		{"adaptive", nil},
+		{"off", leadway.WithoutRateLimiter()},
+	}
+	for _, lim := range limiters {
+		for _, locations := range []int{1, 4} {
+			b.Run(fmt.Sprintf("limiter=%s/locations=%d", lim.name, locations), func(b *testing.B) {
+				srv, err := leadwaytest.Start(leadwaytest.WithRateLimit(budget, window))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer srv.Close()
+				var opts []leadway.Option
+				if lim.opt != nil {
+					opts = append(opts, lim.opt)
+				}
+				c, err := srv.Client(opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer c.CloseIdleConnections()
+				var next, failed atomic.Int64
+				var wg sync.WaitGroup
+				b.ResetTimer()
+				start := time.Now()
+				for range workers {
+					wg.Go(func() {
+						for {
+							i := next.Add(1)
+							if i > int64(b.N) {
+								return
+							}
+							req := minimal()
+							req.LocationId = fmt.Sprintf("loc-%d", i%int64(locations))
+							if _, err := c.Upsert(context.Background(), req); err != nil {
+								failed.Add(1)
+							}
+						}
+					})
+				}
+				wg.Wait()
+				elapsed := time.Since(start)
+				b.StopTimer()
+				st := srv.Stats()
+				perSecond := float64(b.N) / elapsed.Seconds()
+				b.ReportMetric(perSecond, "req/s")
+				b.ReportMetric(100*perSecond/(budget*float64(locations)/window.Seconds()), "%budget")
+				b.ReportMetric(100*float64(st.RateLimited)/float64(st.Requests), "%429")
+				b.ReportMetric(float64(failed.Load()), "errors")
+			})
+		}
+	}
 }

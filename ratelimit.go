@@ -2,6 +2,7 @@ package leadway
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -149,21 +150,53 @@ type bucket struct {
 	lim      *rate.Limiter
 	max      int
 	interval time.Duration
+	// changed is closed when lim is replaced by a new budget, so that
+	// waiters re-queue under it instead of keeping slots booked at the
+	// old pace.
+	changed chan struct{}
 }
 
-func (l *locationLimiter) bucket(key string) *bucket {
+func (l *locationLimiter) bucket(key string) (*rate.Limiter, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	b := l.bucketLocked(key)
+	return b.lim, b.changed
+}
+
+func (l *locationLimiter) bucketLocked(key string) *bucket {
 	b, ok := l.buckets[key]
 	if !ok {
-		b = &bucket{lim: rate.NewLimiter(pace(l.max, l.interval), 1), max: l.max, interval: l.interval}
+		b = &bucket{lim: rate.NewLimiter(pace(l.max, l.interval), 1), max: l.max, interval: l.interval, changed: make(chan struct{})}
 		l.buckets[key] = b
 	}
 	return b
 }
 
 func (l *locationLimiter) Wait(ctx context.Context, key string) error {
-	return l.bucket(key).lim.Wait(ctx)
+	for {
+		lim, changed := l.bucket(key)
+		if lim.Allow() {
+			return nil
+		}
+		r := lim.Reserve()
+		d := r.Delay()
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			r.Cancel()
+			return fmt.Errorf("the next slot, in %s, is past the context deadline: %w", d, context.DeadlineExceeded)
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			timer.Stop()
+			r.Cancel()
+			return ctx.Err()
+		case <-changed:
+			timer.Stop()
+			r.Cancel()
+		}
+	}
 }
 
 // maxAdaptedInterval bounds the burst window the limiter adopts from a
@@ -175,14 +208,16 @@ func (l *locationLimiter) Observe(key string, rl RateLimit) {
 	if rl.Max <= 0 || rl.Interval <= 0 || rl.Interval > maxAdaptedInterval {
 		return
 	}
-	b := l.bucket(key)
 	l.mu.Lock()
-	changed := b.max != rl.Max || b.interval != rl.Interval
-	b.max, b.interval = rl.Max, rl.Interval
-	l.mu.Unlock()
-	if changed {
-		b.lim.SetLimit(pace(rl.Max, rl.Interval))
+	defer l.mu.Unlock()
+	b := l.bucketLocked(key)
+	if b.max == rl.Max && b.interval == rl.Interval {
+		return
 	}
+	b.max, b.interval = rl.Max, rl.Interval
+	b.lim = rate.NewLimiter(pace(rl.Max, rl.Interval), 1)
+	close(b.changed)
+	b.changed = make(chan struct{})
 }
 
 // pace is the refill rate that keeps any window of length interval at or

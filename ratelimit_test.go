@@ -164,3 +164,34 @@ func TestLimiterIgnoresHostileWindows(t *testing.T) {
 		}
 	})
 }
+
+// Waiters booked at the starting pace re-queue when a response announces a
+// faster budget, instead of keeping their slow slots.
+func TestLimiterWaitersAdoptANewBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(2, 10*time.Second) // one call per 10s
+		if err := l.Wait(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan time.Duration, 5)
+		start := time.Now()
+		for range 5 {
+			go func() {
+				if err := l.Wait(context.Background(), "k"); err != nil {
+					t.Error(err)
+				}
+				done <- time.Since(start)
+			}()
+		}
+		synctest.Wait() // all five are queued at 10s intervals
+		l.Observe("k", RateLimit{Max: 101, Interval: time.Second})
+		var last time.Duration
+		for range 5 {
+			last = max(last, <-done)
+		}
+		// Under the new pace of 100/s, five calls need about 40ms.
+		if last > 100*time.Millisecond {
+			t.Errorf("the last waiter got through after %s, want the new pace", last)
+		}
+	})
+}
