@@ -22,7 +22,7 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, attempt int
 		slog.Duration("took", took),
 	}
 	if o.err != nil {
-		attrs = append(attrs, slog.String("error", o.err.Error()), slog.Bool("request_written", o.wrote))
+		attrs = append(attrs, slog.String("error", o.err.Error()), slog.Bool("may_have_been_sent", o.sent))
 	} else {
 		attrs = append(attrs,
 			slog.Int("status", o.resp.StatusCode),

@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
-	"net/http/httptrace"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -92,11 +91,11 @@ func newTransport(cfg *config, auth *authorizer) *transport {
 }
 
 // outcome is what one attempt produced: a response with its body read, or
-// an error, and whether the request was written before it happened.
+// an error, and whether the request may have reached the server.
 type outcome struct {
-	resp  *http.Response
-	err   error
-	wrote bool
+	resp *http.Response
+	err  error
+	sent bool
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -117,7 +116,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		call.attempts++
 		start := time.Now()
-		o, r, err := t.attempt(ctx, req, getBody, attempt > 1 || fresh, sameHost, !call.idempotent)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("leadway: %w", err)
+		}
+		o, r, err := t.attempt(ctx, req, getBody, attempt > 1 || fresh, sameHost)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +139,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			switch {
 			case ctx.Err() != nil:
 				return nil, canceled(ctx, o, call)
-			case !o.wrote:
+			case !o.sent:
 				reason = "connection failed before the request was sent"
 			case call.idempotent:
 				reason = "no answer; the request is idempotent"
@@ -193,24 +195,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // attempt sends one copy of req. The returned request is the one sent, for
 // logging; an error means nothing was sent.
-//
-// Whether the request was written only matters for calls that are not
-// idempotent, so only those pay for the trace that tells.
-func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error), replay, sameHost, traceWrite bool) (outcome, *http.Request, error) {
+func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error), replay, sameHost bool) (outcome, *http.Request, error) {
 	if t.cfg.attemptTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t.cfg.attemptTimeout)
 		defer cancel()
-	}
-	var wrote atomic.Bool
-	if traceWrite {
-		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-			WroteRequest: func(i httptrace.WroteRequestInfo) {
-				if i.Err == nil {
-					wrote.Store(true)
-				}
-			},
-		})
 	}
 
 	var r *http.Request
@@ -238,15 +227,30 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func
 
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
-		return outcome{err: err, wrote: wrote.Load()}, r, nil
+		return outcome{err: err, sent: maySent(err)}, r, nil
 	}
 	body, err := readBody(resp, t.cfg.maxResponseBytes)
 	if err != nil {
 		// The answer had started, so the server got the request.
-		return outcome{err: fmt.Errorf("reading the %s response: %w", resp.Status, err), wrote: true}, r, nil
+		return outcome{err: fmt.Errorf("reading the %s response: %w", resp.Status, err), sent: true}, r, nil
 	}
 	resp.Body = body
-	return outcome{resp: resp, wrote: true}, r, nil
+	return outcome{resp: resp, sent: true}, r, nil
+}
+
+// maySent reports whether a failed round trip may have delivered the
+// request. Only failures to connect prove it did not: net/http itself
+// retries a request that failed on a reused connection before any byte was
+// written. Anything else, a TLS failure included, counts as possibly
+// delivered, which at worst reports an unknown outcome for a request that
+// never left.
+func maySent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
+		return false
+	}
+	var dns *net.DNSError
+	return !errors.As(err, &dns)
 }
 
 // replayable returns a function that yields a fresh copy of req's body for
@@ -343,7 +347,7 @@ func canceled(ctx context.Context, o outcome, call *callInfo) error {
 	if !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
-	if o.wrote && !call.idempotent {
+	if o.sent && !call.idempotent {
 		return &UnknownOutcomeError{Err: err}
 	}
 	return fmt.Errorf("leadway: %w", err)

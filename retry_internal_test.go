@@ -1,10 +1,15 @@
 package leadway
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 )
@@ -74,3 +79,22 @@ func TestTransportIdempotencyByMethod(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestMaySent(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, false},
+		{fmt.Errorf("wrapped: %w", &net.OpError{Op: "proxyconnect", Err: syscall.ECONNREFUSED}), false},
+		{&net.DNSError{Err: "no such host", Name: "api.test"}, false},
+		{&net.OpError{Op: "read", Err: syscall.ECONNRESET}, true},
+		{io.EOF, true},
+		{context.DeadlineExceeded, true},
+		{errors.New("tls: handshake failure"), true},
+	} {
+		if got := maySent(tc.err); got != tc.want {
+			t.Errorf("maySent(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"os"
 	"strings"
 	"sync"
@@ -199,7 +198,7 @@ func (w *world) wantHits(n int) {
 }
 
 // faultRT injects faults the server cannot: a reset while the client reads
-// the body. It reports the request as written, as net/http would.
+// the body.
 type faultRT struct {
 	base       http.RoundTripper
 	resetAfter atomic.Int32 // > 0: cut the next body after this many bytes
@@ -211,9 +210,6 @@ func (f *faultRT) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if n := f.resetAfter.Swap(0); n > 0 {
-		if trace := httptrace.ContextClientTrace(r.Context()); trace != nil && trace.WroteRequest != nil {
-			trace.WroteRequest(httptrace.WroteRequestInfo{})
-		}
 		resp.Body = &resetBody{r: io.LimitReader(resp.Body, int64(n)), c: resp.Body}
 	}
 	return resp, nil
