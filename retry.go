@@ -196,10 +196,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // attempt sends one copy of req. The returned request is the one sent, for
 // logging; an error means nothing was sent.
 func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error), replay, sameHost bool) (outcome, *http.Request, error) {
-	if t.cfg.attemptTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.cfg.attemptTimeout)
-		defer cancel()
+	// A caller's deadline that comes first bounds the attempt already.
+	if d := t.cfg.attemptTimeout; d > 0 {
+		if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > d {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
 	}
 
 	var r *http.Request
