@@ -84,6 +84,16 @@ type UpsertResult struct {
 	RateLimit RateLimit `json:"-"`
 }
 
+// ID returns the opportunity's id, or "" when the response left it out.
+// Keep it: an upsert that carries it updates instead of creating, and is
+// safe to retry.
+func (r *UpsertResult) ID() string {
+	if r == nil || r.Opportunity.Id == nil {
+		return ""
+	}
+	return *r.Opportunity.Id
+}
+
 // Client calls the Leadway CRM API. It is safe for concurrent use; create
 // one per token and share it.
 type Client struct {
@@ -247,19 +257,12 @@ func isJSON(contentType string) bool {
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
-// unwrapURLError drops the *url.Error around the client's own errors, whose
-// messages already say what happened.
+// unwrapURLError drops the *url.Error that http.Client puts around the
+// transport's errors: their messages already say what failed, and the
+// request line would only repeat the endpoint.
 func unwrapURLError(err error) error {
 	var ue *url.Error
-	if !errors.As(err, &ue) {
-		return err
-	}
-	var (
-		unknown *UnknownOutcomeError
-		resp    *ResponseError
-		wait    *waitError
-	)
-	if errors.As(ue.Err, &unknown) || errors.As(ue.Err, &resp) || errors.As(ue.Err, &wait) || errors.Is(ue.Err, ErrInvalidToken) {
+	if errors.As(err, &ue) && strings.HasPrefix(ue.Err.Error(), "leadway: ") {
 		return ue.Err
 	}
 	return err

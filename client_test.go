@@ -383,3 +383,18 @@ func TestOptionsChangeWhatIsSent(t *testing.T) {
 
 // The contract resolves the vendor page's "object" type to a float64.
 var _ *float64 = leadway.UpsertRequest{}.MonetaryValue
+
+func TestUpsertResultID(t *testing.T) {
+	c, _, _ := setup(t, reply(200, "application/json", `{"new":true,"opportunity":{}}`))
+	res, err := c.Upsert(context.Background(), minimal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ID() != "" || res.Opportunity.Id != nil {
+		t.Errorf("ID() = %q for an answer without an id", res.ID())
+	}
+	var none *leadway.UpsertResult
+	if none.ID() != "" {
+		t.Error("nil result has an ID")
+	}
+}

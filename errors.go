@@ -84,8 +84,12 @@ func (e *RateLimitError) Error() string {
 		return fmt.Sprintf("leadway: rate limited: daily budget used up (limit %s); try again in %s",
 			figure(rl.DailyLimit), e.RetryAfter.Round(time.Second))
 	}
-	return fmt.Sprintf("leadway: rate limited: %s of %s requests left in the %s window after %d attempts; try again in %s",
-		figure(rl.Remaining), figure(rl.Max), rl.Interval, e.Attempts, e.RetryAfter.Round(time.Millisecond))
+	attempts := "1 attempt"
+	if e.Attempts != 1 {
+		attempts = fmt.Sprintf("%d attempts", e.Attempts)
+	}
+	return fmt.Sprintf("leadway: rate limited: %s of %s requests left in the %s window after %s; try again in %s",
+		figure(rl.Remaining), figure(rl.Max), rl.Interval, attempts, e.RetryAfter.Round(time.Millisecond))
 }
 
 // Unwrap returns the underlying [*APIError].

@@ -35,7 +35,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("created:", created.New, *created.Opportunity.Id)
+	fmt.Println("created:", created.New, created.ID())
 
 	// With its id the call updates, and is safe to retry.
 	updated, err := client.Upsert(ctx, leadway.UpsertRequest{

@@ -124,8 +124,9 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// WithMaxRetries sets how many times a call is retried; 0 turns retries off.
-// Default: [DefaultMaxRetries], so a call makes at most three attempts.
+// WithMaxRetries sets how many times a call is retried, from 0 (retries
+// off) to 10. Default: [DefaultMaxRetries], so a call makes at most three
+// attempts.
 //
 // What is retried: a connection that failed before the request was written;
 // 429 (after the Retry-After, Retry-After-Ms or X-RateLimit-Interval-Milliseconds
@@ -134,7 +135,7 @@ func WithUserAgent(ua string) Option {
 // once the request was sent, or a 500) are retried only when the request
 // carries an opportunity id, which makes the upsert idempotent; otherwise
 // they end the call with an [*UnknownOutcomeError]. Other waits back off
-// exponentially from 500ms with jitter. A 401 is retried once, apart from
+// exponentially from 500ms to 8s, with jitter. A 401 is retried once, apart from
 // this budget, when a token source hands out a different token.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {

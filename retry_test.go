@@ -474,7 +474,7 @@ func TestRetryConnectionRefused(t *testing.T) {
 		w := newWorld(t, ok200)
 		w.net.refuse.Store(100)
 		_, err := w.upsert(context.Background(), minimal())
-		if !errors.Is(err, syscall.ECONNREFUSED) || !strings.Contains(err.Error(), "3 attempts failed") {
+		if !errors.Is(err, syscall.ECONNREFUSED) || !strings.HasPrefix(err.Error(), "leadway: 3 attempts failed: dial tcp") {
 			t.Fatalf("err = %v, want ECONNREFUSED after 3 attempts", err)
 		}
 		w.wantHits(0)

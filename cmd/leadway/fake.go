@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
 	"github.com/leadwaycrm/leadway/leadwaytest"
 )
@@ -56,9 +57,13 @@ func runFake(ctx context.Context, args []string, e env) int {
 		opts = append(opts, leadwaytest.WithLogger(slog.New(slog.NewTextHandler(e.stderr, nil))))
 	}
 	srv, err := leadwaytest.Start(opts...)
-	if err != nil {
+	var listenErr *net.OpError
+	switch {
+	case errors.As(err, &listenErr):
 		report(e, err)
 		return exitFailure
+	case err != nil:
+		return fail(e, usageErrorf("fake: %v (see leadway fake --help)", err))
 	}
 	fmt.Fprintf(e.stdout, `Fake Leadway API listening on %[1]s
 Token: %[2]s

@@ -416,3 +416,23 @@ func TestFakeCommand(t *testing.T) {
 		t.Errorf("stderr lacks the request log: %q", stderr.String())
 	}
 }
+
+func TestFlagValuesAreUsageErrors(t *testing.T) {
+	srv := startFake(t)
+	base := []string{"upsert", "--pipeline-id", "p", "--location-id", "l"}
+	wantFailure(t, runCLI(t, fakeEnv(srv), "", append(base, "--timeout", "-1s")...), exitUsage, "--timeout -1s: must not be negative")
+	wantFailure(t, runCLI(t, fakeEnv(srv), "", append(base, "--dry-run", "--max-retries", "11")...), exitUsage, "max retries 11")
+	wantFailure(t, runCLI(t, nil, "", "fake", "--rate-max", "-1"), exitUsage, "must be positive")
+}
+
+func TestConnectionRefusedIsOneClearLine(t *testing.T) {
+	srv := leadwaytest.NewServer()
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	r := runCLI(t, []string{"LEADWAY_BASE_URL=" + url, "LEADWAY_TOKEN=t"}, "",
+		"upsert", "--pipeline-id", "p", "--location-id", "l", "--max-retries", "0")
+	wantFailure(t, r, exitUnavailable, "connection refused")
+	if strings.Count(r.stderr, "leadway:") != 1 {
+		t.Errorf("stderr = %q, want the prefix once", r.stderr)
+	}
+}

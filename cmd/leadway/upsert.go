@@ -109,7 +109,10 @@ func runUpsert(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	opts := []leadway.Option{}
+	if f.timeout < 0 {
+		return fail(e, usageErrorf("upsert: --timeout %s: must not be negative (0 waits forever)", f.timeout))
+	}
+	opts := []leadway.Option{leadway.WithMaxRetries(f.maxRetries)}
 	if base := firstNonEmpty(f.baseURL, e.getenv("LEADWAY_BASE_URL")); base != "" {
 		opts = append(opts, leadway.WithBaseURL(base))
 	}
@@ -120,7 +123,7 @@ func runUpsert(ctx context.Context, args []string, e env) int {
 	if token == "" {
 		return fail(e, usageErrorf("LEADWAY_TOKEN is not set: export the API token there (it is never taken from a flag)"))
 	}
-	client, err := leadway.New(token, append(opts, leadway.WithMaxRetries(f.maxRetries))...)
+	client, err := leadway.New(token, opts...)
 	if err != nil {
 		return fail(e, asUsage(err))
 	}
