@@ -26,8 +26,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/leadwaycrm/leadway/gen"
 	"golang.org/x/oauth2"
@@ -97,8 +97,9 @@ func (r *UpsertResult) ID() string {
 // Client calls the Leadway CRM API. It is safe for concurrent use; create
 // one per token and share it.
 type Client struct {
-	api *gen.Client
-	cfg config
+	api  *gen.Client
+	cfg  config
+	auth *authorizer
 }
 
 // New returns a client that authenticates with a static token: a sub-account
@@ -144,7 +145,8 @@ func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client,
 	if cfg.httpClient != nil {
 		hc.CheckRedirect = cfg.httpClient.CheckRedirect
 		hc.Jar = cfg.httpClient.Jar
-		hc.Timeout = cfg.httpClient.Timeout
+		// Its Timeout becomes a context deadline in each call: http.Client
+		// would replace the transport's typed errors with its own.
 	}
 	api, err := gen.NewClient(cfg.baseURL.String(),
 		gen.WithHTTPClient(hc),
@@ -158,7 +160,7 @@ func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client,
 	if err != nil {
 		return nil, fmt.Errorf("leadway: %w", err)
 	}
-	return &Client{api: api, cfg: cfg}, nil
+	return &Client{api: api, cfg: cfg, auth: auth}, nil
 }
 
 // Upsert creates an opportunity, or updates the one req.Id names, and
@@ -180,6 +182,11 @@ func (c *Client) Upsert(ctx context.Context, req UpsertRequest) (*UpsertResult, 
 	if err != nil {
 		return nil, err
 	}
+	if hc := c.cfg.httpClient; hc != nil && hc.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, hc.Timeout)
+		defer cancel()
+	}
 	cc := withCall(ctx, callInfo{key: body.LocationId, idempotent: body.Id != nil && *body.Id != ""})
 	// The Version header comes from the request editor, which every
 	// operation shares, so the generated parameter struct is not needed.
@@ -187,18 +194,18 @@ func (c *Client) Upsert(ctx context.Context, req UpsertRequest) (*UpsertResult, 
 	if err != nil {
 		return nil, unwrapURLError(err)
 	}
-	return decodeUpsert(resp, &cc.call)
+	return c.decodeUpsert(resp, &cc.call)
 }
 
 // decodeUpsert turns the answer into a result or a typed error.
-func decodeUpsert(resp *http.Response, call *callInfo) (*UpsertResult, error) {
-	data, err := bodyBytes(resp)
+func (c *Client) decodeUpsert(resp *http.Response, call *callInfo) (*UpsertResult, error) {
+	data, err := bodyBytes(resp, c.cfg.maxResponseBytes)
 	if err != nil {
 		return nil, err
 	}
 	status := resp.StatusCode
 	if status < 200 || status > 299 {
-		apiErr := newAPIError(status, resp.Header, data, call.attempts)
+		apiErr := newAPIError(status, resp.Header, data, call.attempts, c.auth)
 		switch {
 		case status == http.StatusTooManyRequests:
 			return nil, newRateLimitError(apiErr, resp.Header)
@@ -233,15 +240,14 @@ func decodeUpsert(resp *http.Response, call *callInfo) (*UpsertResult, error) {
 	}, nil
 }
 
-// bodyBytes returns the body the transport buffered.
-func bodyBytes(resp *http.Response) ([]byte, error) {
+// bodyBytes returns the body the transport buffered. Every response passes
+// through the transport; reading any other body, capped, is a safeguard.
+func bodyBytes(resp *http.Response, limit int64) ([]byte, error) {
 	defer resp.Body.Close()
 	if b, ok := resp.Body.(*bufferedBody); ok {
 		return b.data, nil
 	}
-	// Only a CheckRedirect that returns http.ErrUseLastResponse hands back
-	// a body the transport did not buffer.
-	return io.ReadAll(io.LimitReader(resp.Body, DefaultMaxResponseBytes))
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
 func isTooLarge(resp *http.Response) bool {
@@ -261,9 +267,9 @@ func isJSON(contentType string) bool {
 // transport's errors: their messages already say what failed, and the
 // request line would only repeat the endpoint.
 func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) && strings.HasPrefix(ue.Err.Error(), "leadway: ") {
-		return ue.Err
+	var te *transportError
+	if errors.As(err, &te) {
+		return te.err
 	}
 	return err
 }
@@ -275,18 +281,54 @@ type authorizer struct {
 	ts          oauth2.TokenSource
 	refreshable bool
 	static      []string // the header value of a static token, built once
+	last        atomic.Pointer[string]
 }
 
 func (a *authorizer) token() (string, error) {
 	t, err := a.ts.Token()
 	if err != nil {
-		return "", fmt.Errorf("%w: token source: %w", ErrInvalidToken, err)
+		return "", &tokenSourceError{err}
+	}
+	if t == nil {
+		return "", fmt.Errorf("%w: token source returned no token", ErrInvalidToken)
 	}
 	if err := checkToken(t.AccessToken); err != nil {
 		return "", fmt.Errorf("%w (from token source)", err)
 	}
+	a.last.Store(&t.AccessToken)
 	return t.AccessToken, nil
 }
+
+// redact removes the token from text a server sent back, such as a proxy's
+// error page that echoes the request's headers.
+func (a *authorizer) redact(s string) string {
+	if st, ok := a.ts.(staticToken); ok {
+		return strings.ReplaceAll(s, string(st), "REDACTED")
+	}
+	if last := a.last.Load(); last != nil {
+		return strings.ReplaceAll(s, *last, "REDACTED")
+	}
+	return s
+}
+
+// tokenSourceError reports a failing token source. Its message keeps to the
+// error's kind: an OAuth error response can carry other secrets in its body.
+type tokenSourceError struct{ err error }
+
+func (e *tokenSourceError) Error() string {
+	var re *oauth2.RetrieveError
+	if errors.As(e.err, &re) && re.Response != nil {
+		code := re.ErrorCode
+		if code == "" {
+			code = "no error code"
+		}
+		return fmt.Sprintf("leadway: invalid token: token source: the token endpoint answered %d (%s)", re.Response.StatusCode, code)
+	}
+	return "leadway: invalid token: token source: " + e.err.Error()
+}
+
+// Unwrap returns the token source's error, and [ErrInvalidToken].
+func (e *tokenSourceError) Unwrap() []error { return []error{ErrInvalidToken, e.err} }
 
 func (a *authorizer) edit(_ context.Context, req *http.Request) error {
 	if a.static != nil {

@@ -354,6 +354,8 @@ func TestOptionsRejectBadInput(t *testing.T) {
 		{"empty version", leadway.WithAPIVersion("")},
 		{"version with newline", leadway.WithAPIVersion("2021-07-28\r\nX: y")},
 		{"user agent with newline", leadway.WithUserAgent("a\nb")},
+		{"user agent with NUL", leadway.WithUserAgent("a\x00b")},
+		{"version with NUL", leadway.WithAPIVersion("2021\x00")},
 		{"negative retries", leadway.WithMaxRetries(-1)},
 		{"zero retry wait", leadway.WithMaxRetryWait(0)},
 		{"negative attempt timeout", leadway.WithAttemptTimeout(-1)},
@@ -397,4 +399,11 @@ func TestUpsertResultID(t *testing.T) {
 	if none.ID() != "" {
 		t.Error("nil result has an ID")
 	}
+}
+
+func newServer(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

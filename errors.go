@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // ErrInvalidToken reports a token that is empty or could not be sent as a
@@ -54,7 +55,13 @@ func (e *APIError) Error() string {
 	fmt.Fprintf(&b, "leadway: %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 	if len(e.Messages) > 0 {
 		b.WriteString(": ")
-		b.WriteString(strings.Join(e.Messages, "; "))
+		// One line, whatever the server put in its messages.
+		b.WriteString(strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, strings.Join(e.Messages, "; ")))
 	} else if len(e.Body) > 0 {
 		fmt.Fprintf(&b, " (%d-byte %s body)", len(e.Body), orUnknown(e.ContentType))
 	}
@@ -115,7 +122,7 @@ func (e *UnknownOutcomeError) Error() string {
 func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
 
 // ResponseError is a 2xx answer the client could not use: a body that is not
-// JSON, is cut short, misses a required field or exceeds the size limit.
+// JSON, is invalid JSON, misses a required field or exceeds the size limit.
 // The server accepted the request, so the upsert has most likely been applied.
 type ResponseError struct {
 	// StatusCode is the HTTP status.
@@ -140,7 +147,7 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 
 // newAPIError builds the error for a non-2xx answer, reading the vendor's
 // error shape where the body has it: {"message": "..."} or {"message": [...]}.
-func newAPIError(status int, header http.Header, body []byte, attempts int) *APIError {
+func newAPIError(status int, header http.Header, body []byte, attempts int, auth *authorizer) *APIError {
 	e := &APIError{
 		StatusCode:  status,
 		ContentType: header.Get("Content-Type"),
@@ -164,6 +171,9 @@ func newAPIError(status int, header http.Header, body []byte, attempts int) *API
 		e.Messages = many
 	case shape.Error != "":
 		e.Messages = []string{shape.Error}
+	}
+	for i, m := range e.Messages {
+		e.Messages[i] = auth.redact(m)
 	}
 	return e
 }

@@ -45,7 +45,7 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, attempt int
 		}
 		if o.resp != nil {
 			body, _ := o.resp.Body.(*bufferedBody)
-			attrs = append(attrs, slog.Any("response_headers", o.resp.Header))
+			attrs = append(attrs, slog.Any("response_headers", redacted(o.resp.Header)))
 			if body != nil {
 				attrs = append(attrs, slog.String("response_body", string(body.data)))
 			}
@@ -71,7 +71,7 @@ func (t *transport) logRetry(ctx context.Context, r *http.Request, attempt int, 
 // redacted copies h with the credentials replaced.
 func redacted(h http.Header) http.Header {
 	c := h.Clone()
-	for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+	for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization", "Set-Cookie"} {
 		if c.Get(k) != "" {
 			c.Set(k, "REDACTED")
 		}

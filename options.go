@@ -64,18 +64,22 @@ func defaultConfig() config {
 // [WithInsecureHTTP] is given. Default: [DefaultBaseURL].
 func WithBaseURL(rawURL string) Option {
 	return func(c *config) error {
+		// Errors name the URL only once its credentials are redacted.
 		u, err := url.Parse(rawURL)
 		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			return fmt.Errorf("leadway: base URL: %w", err)
 		}
-		if u.Scheme != "https" && u.Scheme != "http" {
-			return fmt.Errorf("leadway: base URL %q: scheme must be https or http", rawURL)
-		}
-		if u.Host == "" {
-			return fmt.Errorf("leadway: base URL %q: no host", rawURL)
-		}
-		if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("leadway: base URL %q: must not carry user info, a query or a fragment", rawURL)
+		switch {
+		case u.Scheme != "https" && u.Scheme != "http":
+			return fmt.Errorf("leadway: base URL %q: scheme must be https or http", u.Redacted())
+		case u.Host == "":
+			return fmt.Errorf("leadway: base URL %q: no host", u.Redacted())
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+			return fmt.Errorf("leadway: base URL %q: must not carry user info, a query or a fragment", u.Redacted())
 		}
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
@@ -104,8 +108,8 @@ func WithHTTPClient(hc *http.Client) Option {
 // value the upsert endpoint accepts.
 func WithAPIVersion(v string) Option {
 	return func(c *config) error {
-		if v == "" || strings.ContainsAny(v, "\r\n") {
-			return fmt.Errorf("leadway: API version %q: must be non-empty and on one line", v)
+		if v == "" || !validHeaderValue(v) {
+			return fmt.Errorf("leadway: API version %q: must be non-empty, without control characters", v)
 		}
 		c.apiVersion = v
 		return nil
@@ -116,8 +120,8 @@ func WithAPIVersion(v string) Option {
 // by [LibraryVersion].
 func WithUserAgent(ua string) Option {
 	return func(c *config) error {
-		if ua == "" || strings.ContainsAny(ua, "\r\n") {
-			return fmt.Errorf("leadway: user agent %q: must be non-empty and on one line", ua)
+		if ua == "" || !validHeaderValue(ua) {
+			return fmt.Errorf("leadway: user agent %q: must be non-empty, without control characters", ua)
 		}
 		c.userAgent = ua
 		return nil

@@ -150,9 +150,8 @@ type bucket struct {
 	lim      *rate.Limiter
 	max      int
 	interval time.Duration
-	// changed is closed when lim is replaced by a new budget, so that
-	// waiters re-queue under it instead of keeping slots booked at the
-	// old pace.
+	// changed is closed when the budget changes, so that waiters cancel
+	// the slots they booked at the old pace and queue again.
 	changed chan struct{}
 }
 
@@ -215,7 +214,9 @@ func (l *locationLimiter) Observe(key string, rl RateLimit) {
 		return
 	}
 	b.max, b.interval = rl.Max, rl.Interval
-	b.lim = rate.NewLimiter(pace(rl.Max, rl.Interval), 1)
+	// SetLimit keeps the bucket's state, so flapping figures cannot hand
+	// out extra tokens.
+	b.lim.SetLimit(pace(rl.Max, rl.Interval))
 	close(b.changed)
 	b.changed = make(chan struct{})
 }

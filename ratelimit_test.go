@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -192,6 +194,33 @@ func TestLimiterWaitersAdoptANewBudget(t *testing.T) {
 		// Under the new pace of 100/s, five calls need about 40ms.
 		if last > 100*time.Millisecond {
 			t.Errorf("the last waiter got through after %s, want the new pace", last)
+		}
+	})
+}
+
+// Figures that flap between two budgets must not hand out extra slots.
+func TestLimiterFlappingFiguresKeepThePace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(3, 100*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		var passed atomic.Int32
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				for l.Wait(ctx, "k") == nil {
+					passed.Add(1)
+				}
+			})
+		}
+		for i := 0; ctx.Err() == nil; i++ {
+			l.Observe("k", RateLimit{Max: 2 + i%2, Interval: 100 * time.Millisecond})
+			time.Sleep(time.Millisecond)
+		}
+		wg.Wait()
+		// At most (3-1) per 100ms for 500ms, plus the first token.
+		if n := passed.Load(); n > 11 {
+			t.Errorf("%d calls passed in 500ms, want at most 11", n)
 		}
 	})
 }

@@ -9,7 +9,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,10 +73,11 @@ func callFrom(req *http.Request) *callInfo {
 // waits for the rate limiter, authorizes, bounds the time and the body, and
 // decides from the outcome whether a retry is safe.
 type transport struct {
-	base     http.RoundTripper
-	cfg      *config
-	auth     *authorizer
-	baseHost string
+	base      http.RoundTripper
+	cfg       *config
+	auth      *authorizer
+	baseHost  string
+	traceable bool // base is net/http's transport, which reports its progress
 }
 
 func newTransport(cfg *config, auth *authorizer) *transport {
@@ -87,7 +90,8 @@ func newTransport(cfg *config, auth *authorizer) *transport {
 		t.MaxIdleConnsPerHost = 64
 		base = t
 	}
-	return &transport{base: base, cfg: cfg, auth: auth, baseHost: cfg.baseURL.Host}
+	_, traceable := base.(*http.Transport)
+	return &transport{base: base, cfg: cfg, auth: auth, baseHost: cfg.baseURL.Host, traceable: traceable}
 }
 
 // outcome is what one attempt produced: a response with its body read, or
@@ -99,30 +103,62 @@ type outcome struct {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.roundTrip(req)
+	if err != nil {
+		return nil, &transportError{err}
+	}
+	return resp, nil
+}
+
+// transportError marks the transport's own errors, whose messages need no
+// request line from the *url.Error that http.Client wraps them in.
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	call := callFrom(req)
+	// A RoundTripper must close the body, also when it fails early.
+	handedOff := false
+	defer func() {
+		if !handedOff && req.Body != nil {
+			req.Body.Close()
+		}
+	}()
 	getBody, fresh, err := replayable(req)
 	if err != nil {
 		return nil, err
 	}
+	handedOff = fresh
 	sameHost := strings.EqualFold(req.URL.Host, t.baseHost)
 	retriesLeft := t.cfg.maxRetries
 	refreshed := false
+	var prev outcome // the attempt a retry follows
 	for attempt := 1; ; attempt++ {
 		if t.cfg.limiter != nil {
 			if err := t.cfg.limiter.Wait(ctx, call.key); err != nil {
-				return nil, fmt.Errorf("leadway: waiting for the rate limiter: %w", err)
+				err = fmt.Errorf("leadway: waiting for the rate limiter: %w", err)
+				if attempt > 1 {
+					return nil, &waitError{err: err, last: lastError(prev, call, t.auth)}
+				}
+				return nil, err
 			}
+		}
+		if err := ctx.Err(); err != nil {
+			if attempt > 1 {
+				return nil, &waitError{err: err, last: lastError(prev, call, t.auth)}
+			}
+			return nil, fmt.Errorf("leadway: %w", err)
 		}
 		call.attempts++
 		start := time.Now()
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("leadway: %w", err)
-		}
-		o, r, err := t.attempt(ctx, req, getBody, attempt > 1 || fresh, sameHost)
+		o, r, err := t.attempt(ctx, req, getBody, attempt > 1 || fresh, sameHost, !call.idempotent, &handedOff)
 		if err != nil {
 			return nil, err
 		}
+		prev = o
 		var rl RateLimit
 		if o.resp != nil {
 			rl = parseRateLimit(o.resp.Header)
@@ -188,14 +224,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		wait = min(wait, t.cfg.maxRetryWait)
 		t.logRetry(ctx, r, attempt, wait, reason)
 		if err := sleep(ctx, wait); err != nil {
-			return nil, &waitError{err: err, wait: wait, last: lastError(o, call)}
+			return nil, &waitError{err: err, wait: wait, last: lastError(o, call, t.auth)}
 		}
 	}
 }
 
 // attempt sends one copy of req. The returned request is the one sent, for
-// logging; an error means nothing was sent.
-func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error), replay, sameHost bool) (outcome, *http.Request, error) {
+// logging; an error means nothing was sent. handedOff is set once req's own
+// body has gone to the base transport, which then closes it.
+func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error), replay, sameHost, traceSend bool, handedOff *bool) (outcome, *http.Request, error) {
 	// A caller's deadline that comes first bounds the attempt already.
 	if d := t.cfg.attemptTimeout; d > 0 {
 		if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > d {
@@ -203,6 +240,14 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func
 			ctx, cancel = context.WithTimeout(ctx, d)
 			defer cancel()
 		}
+	}
+	// Only a call that is not idempotent needs to know whether a failed
+	// attempt left the machine, and only net/http's transport reports it.
+	var trace *sendTrace
+	if traceSend && t.traceable {
+		trace = &sendTrace{}
+		trace.hooks.WroteHeaders = trace.wroteHeaders
+		ctx = httptrace.WithClientTrace(ctx, &trace.hooks)
 	}
 
 	var r *http.Request
@@ -225,12 +270,29 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func
 		r.Body = body
 	}
 	if r.URL.Scheme == "http" && !t.cfg.insecureHTTP && !isLoopback(r.URL.Hostname()) && r.Header.Get("Authorization") != "" {
+		if replay && r.Body != nil {
+			r.Body.Close()
+		}
 		return outcome{}, r, fmt.Errorf("leadway: refusing to send the token over plain http to %s", r.URL.Host)
 	}
 
+	*handedOff = true
 	resp, err := t.base.RoundTrip(r)
+	if err == nil && resp == nil {
+		err = errors.New("transport returned neither a response nor an error")
+	}
 	if err != nil {
-		return outcome{err: err, sent: maySent(err)}, r, nil
+		sent := maySent(err)
+		if trace != nil && !trace.wrote.Load() {
+			sent = false // not even the headers went out
+		}
+		return outcome{err: err, sent: sent}, r, nil
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	if resp.Header == nil {
+		resp.Header = http.Header{}
 	}
 	body, err := readBody(resp, t.cfg.maxResponseBytes)
 	if err != nil {
@@ -241,12 +303,20 @@ func (t *transport) attempt(ctx context.Context, req *http.Request, getBody func
 	return outcome{resp: resp, sent: true}, r, nil
 }
 
+// sendTrace records whether net/http wrote the request's headers: until it
+// has, the server cannot act on the request.
+type sendTrace struct {
+	hooks httptrace.ClientTrace
+	wrote atomic.Bool
+}
+
+func (s *sendTrace) wroteHeaders() { s.wrote.Store(true) }
+
 // maySent reports whether a failed round trip may have delivered the
-// request. Only failures to connect prove it did not: net/http itself
-// retries a request that failed on a reused connection before any byte was
-// written. Anything else, a TLS failure included, counts as possibly
-// delivered, which at worst reports an unknown outcome for a request that
-// never left.
+// request, judged by the error alone: only a failure to connect proves it
+// did not. Anything else counts as possibly delivered, which at worst
+// reports an unknown outcome for a request that never left. With net/http's
+// transport the attempt also traces whether the headers were written.
 func maySent(err error) bool {
 	var op *net.OpError
 	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
@@ -357,12 +427,12 @@ func canceled(ctx context.Context, o outcome, call *callInfo) error {
 }
 
 // lastError describes the attempt a cancelled wait followed.
-func lastError(o outcome, call *callInfo) error {
+func lastError(o outcome, call *callInfo, auth *authorizer) error {
 	if o.err != nil {
 		return o.err
 	}
-	body, _ := bodyBytes(o.resp)
-	apiErr := newAPIError(o.resp.StatusCode, o.resp.Header, body, call.attempts)
+	body, _ := bodyBytes(o.resp, 0)
+	apiErr := newAPIError(o.resp.StatusCode, o.resp.Header, body, call.attempts, auth)
 	if o.resp.StatusCode == http.StatusTooManyRequests {
 		return newRateLimitError(apiErr, o.resp.Header)
 	}
@@ -392,8 +462,11 @@ type waitError struct {
 }
 
 func (e *waitError) Error() string {
-	return fmt.Sprintf("leadway: %v before the retry due in %s; last attempt: %s",
-		e.err, e.wait, strings.TrimPrefix(e.last.Error(), "leadway: "))
+	msg := strings.TrimPrefix(e.err.Error(), "leadway: ")
+	if e.wait > 0 {
+		msg += fmt.Sprintf(" before the retry due in %s", e.wait)
+	}
+	return "leadway: " + msg + "; last attempt: " + strings.TrimPrefix(e.last.Error(), "leadway: ")
 }
 
 func (e *waitError) Unwrap() []error { return []error{e.err, e.last} }

@@ -15,8 +15,9 @@
 //
 // Every request is checked against the contract with kin-openapi (through
 // github.com/oapi-codegen/nethttp-middleware) before it is handled. A request
-// the contract forbids is refused with the vendor's error shapes, and checks
-// run in this order, the first failing one deciding the answer:
+// the contract forbids is refused with the vendor's error shapes. After the
+// rate budgets (429) and the body size cap (413, see below), checks run in
+// this order, the first failing one deciding the answer:
 //
 //   - 401 {"statusCode":401,"message":...,"error":"Unauthorized"}: the
 //     Authorization header is missing or not "Bearer <token>" (message

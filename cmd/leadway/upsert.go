@@ -200,7 +200,8 @@ func readData(spec string, stdin io.Reader) (leadway.UpsertRequest, error) {
 	default:
 		r = strings.NewReader(spec)
 	}
-	dec := json.NewDecoder(r)
+	// A request body is small; a runaway input is cut rather than read whole.
+	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
 	dec.DisallowUnknownFields()
 	var req leadway.UpsertRequest
 	if err := dec.Decode(&req); err != nil {
