@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leadwaycrm/leadway"
+	"github.com/leadwaycrm/leadway/gen"
 	"github.com/leadwaycrm/leadway/leadwaytest"
 )
 
@@ -222,4 +223,43 @@ func BenchmarkThroughput(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkOverhead measures, one by one, the pieces the client adds to a
+// call, so that BENCHMARKS.md can account for the gap to the baseline.
+func BenchmarkOverhead(b *testing.B) {
+	req := benchRequest()
+	ctx := context.Background()
+	b.Run("piece=request-generated", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := gen.NewUpsertOpportunityRequest("https://api.test/", nil, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = r.WithContext(ctx)
+		}
+	})
+	b.Run("piece=request-handwritten", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			body, err := json.Marshal(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://api.test/opportunities/upsert", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Header.Set("Content-Type", "application/json")
+		}
+	})
+	b.Run("piece=attempt-deadline", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c, cancel := context.WithTimeout(ctx, leadway.DefaultAttemptTimeout)
+			_ = c.Done()
+			cancel()
+		}
+	})
 }

@@ -214,9 +214,15 @@ func (l *locationLimiter) Observe(key string, rl RateLimit) {
 		return
 	}
 	b.max, b.interval = rl.Max, rl.Interval
-	// SetLimit keeps the bucket's state, so flapping figures cannot hand
-	// out extra tokens.
-	b.lim.SetLimit(pace(rl.Max, rl.Interval))
+	// A new bucket, so that waiters queue afresh at the new pace (SetLimit
+	// would keep their slots, booked at the old one). It holds a token only
+	// if the old one did, so figures that flap cannot hand out extra calls.
+	now := time.Now()
+	lim := rate.NewLimiter(pace(rl.Max, rl.Interval), 1)
+	if b.lim.TokensAt(now) < 1 {
+		lim.AllowN(now, 1)
+	}
+	b.lim = lim
 	close(b.changed)
 	b.changed = make(chan struct{})
 }

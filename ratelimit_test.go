@@ -224,3 +224,42 @@ func TestLimiterFlappingFiguresKeepThePace(t *testing.T) {
 		}
 	})
 }
+
+// The default limiter meets a faster budget while 64 callers queue at the
+// vendor's default pace: the switch lets none of them burst through.
+func TestLimiterAdaptsWithoutABurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(defaultBurstMax, defaultBurstInterval)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		var mu sync.Mutex
+		var passes []time.Time
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for l.Wait(ctx, "k") == nil {
+					mu.Lock()
+					passes = append(passes, time.Now())
+					mu.Unlock()
+					time.Sleep(time.Millisecond) // the answer announces 100/s
+					l.Observe("k", RateLimit{Max: 100, Interval: time.Second})
+				}
+			})
+		}
+		wg.Wait()
+		for i := range passes {
+			n := 0
+			for _, p := range passes {
+				if !p.Before(passes[i]) && p.Sub(passes[i]) < time.Second {
+					n++
+				}
+			}
+			if n > 100 {
+				t.Fatalf("%d calls in the second from %s", n, passes[i])
+			}
+		}
+		if len(passes) < 280 {
+			t.Errorf("%d calls in 3s, want close to 300 at the adopted pace", len(passes))
+		}
+	})
+}

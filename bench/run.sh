@@ -9,10 +9,13 @@ benchstat="go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9
 count="${BENCH_COUNT:-8}"
 raw=bench/results.txt
 
-echo "running per-call benchmarks (count=$count)..." >&2
-go test -run '^$' -bench 'BenchmarkUpsert(Loopback|InMemory)' -benchmem -benchtime 1s -count "$count" . > "$raw"
-echo "running throughput benchmarks..." >&2
-go test -run '^$' -bench 'BenchmarkThroughput' -benchtime 1000x -count 1 -timeout 30m . >> "$raw"
+# BENCH_REPORT_ONLY=1 rewrites BENCHMARKS.md from the last results.
+if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
+	echo "running per-call benchmarks (count=$count)..." >&2
+	go test -run '^$' -bench 'Benchmark(Upsert(Loopback|InMemory)|Overhead)' -benchmem -benchtime 1s -count "$count" . > "$raw"
+	echo "running throughput benchmarks..." >&2
+	go test -run '^$' -bench 'BenchmarkThroughput' -benchtime 1000x -count 1 -timeout 30m . >> "$raw"
+fi
 
 # Mean of a metric per benchmark name (without the -N GOMAXPROCS suffix).
 mean() { # $1 name regex, $2 unit
@@ -73,6 +76,16 @@ four=$(mean '^BenchmarkThroughput/limiter=on/locations=4-' req/s)
 	echo '```'
 	$benchstat -col /impl <(grep -E '^(goos|goarch|pkg|cpu|BenchmarkUpsert)' "$raw") 2>/dev/null || true
 	echo '```'
+	echo
+	echo "### Where the per-call gap goes"
+	echo
+	echo "BenchmarkOverhead measures the pieces one by one (mean of $count runs):"
+	echo
+	echo "| piece | ns/op | allocs/op |"
+	echo "| --- | --- | --- |"
+	for p in request-generated request-handwritten attempt-deadline; do
+		printf '| %s | %s | %s |\n' "$p" "$(mean "^BenchmarkOverhead/piece=$p-" ns/op)" "$(mean "^BenchmarkOverhead/piece=$p-" allocs/op)"
+	done
 	echo
 	echo "## (c) Throughput under the vendor's rate limit"
 	echo
