@@ -137,20 +137,21 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	refreshed := false
 	var prev outcome // the attempt a retry follows
 	for attempt := 1; ; attempt++ {
+		// Giving up before an attempt: after the first, the error also
+		// carries the attempt the retry would have followed.
+		stop := func(err error) error {
+			if attempt > 1 {
+				return &waitError{err: err, last: lastError(prev, call, t.auth)}
+			}
+			return err
+		}
 		if t.cfg.limiter != nil {
 			if err := t.cfg.limiter.Wait(ctx, call.key); err != nil {
-				err = fmt.Errorf("leadway: waiting for the rate limiter: %w", err)
-				if attempt > 1 {
-					return nil, &waitError{err: err, last: lastError(prev, call, t.auth)}
-				}
-				return nil, err
+				return nil, stop(fmt.Errorf("leadway: waiting for the rate limiter: %w", err))
 			}
 		}
 		if err := ctx.Err(); err != nil {
-			if attempt > 1 {
-				return nil, &waitError{err: err, last: lastError(prev, call, t.auth)}
-			}
-			return nil, fmt.Errorf("leadway: %w", err)
+			return nil, stop(fmt.Errorf("leadway: %w", err))
 		}
 		call.attempts++
 		start := time.Now()
