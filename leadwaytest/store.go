@@ -16,13 +16,13 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 
 // store holds the opportunities. The Server's mutex guards it.
 type store struct {
-	byID  map[string]*fakeapi.Opportunity
+	byID  map[string]*leadway.Opportunity
 	order []string // ids in creation order
 	seq   int      // last server-assigned id
 }
 
 func newStore() store {
-	return store{byID: make(map[string]*fakeapi.Opportunity)}
+	return store{byID: make(map[string]*leadway.Opportunity)}
 }
 
 // newID returns the next server-assigned id: 20 characters, like the
@@ -50,7 +50,7 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var opp *fakeapi.Opportunity
+	var opp *leadway.Opportunity
 	if body.Id != nil {
 		opp = s.store.byID[*body.Id]
 	}
@@ -66,12 +66,12 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 		} else {
 			id = s.store.newID()
 		}
-		opp = &fakeapi.Opportunity{
+		opp = &leadway.Opportunity{
 			Id:         &id,
 			LocationId: ptr(body.LocationId),
 			CreatedAt:  &now,
 			Source:     ptr("api"),
-			Status:     ptr(string(fakeapi.OpportunityStatusOpen)),
+			Status:     ptr(string(leadway.StatusOpen)),
 			Followers:  &[]string{},
 		}
 		opp.LastStatusChangeAt = &now
@@ -88,13 +88,13 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 
 	q, _ := ctx.Value(quotaKey{}).(quota)
 	return fakeapi.UpsertOpportunity200JSONResponse{
-		Body:    fakeapi.UpsertOpportunityResult{New: created, Opportunity: clone(opp)},
+		Body:    leadway.UpsertOpportunityResult{New: created, Opportunity: clone(opp)},
 		Headers: q.headers(),
 	}, nil
 }
 
 // merge copies the fields the request carries onto opp.
-func merge(opp *fakeapi.Opportunity, body *fakeapi.UpsertOpportunityRequest, now string) {
+func merge(opp *leadway.Opportunity, body *leadway.UpsertRequest, now string) {
 	opp.PipelineId = ptr(body.PipelineId)
 	set := func(dst **string, src *string) {
 		if src != nil {
@@ -121,18 +121,18 @@ func merge(opp *fakeapi.Opportunity, body *fakeapi.UpsertOpportunityRequest, now
 // followers applies the request's follower fields to the current list:
 // remove-all first, then add or remove. It returns a new slice, so answers
 // already handed out never change.
-func followers(current []string, body *fakeapi.UpsertOpportunityRequest) []string {
+func followers(current []string, body *leadway.UpsertRequest) []string {
 	next := slices.Clone(current)
 	if body.IsRemoveAllFollowers {
 		next = next[:0]
 	}
 	for _, id := range body.Followers {
 		switch body.FollowersActionType {
-		case fakeapi.UpsertOpportunityRequestFollowersActionTypeAdd:
+		case leadway.FollowersAdd:
 			if !slices.Contains(next, id) {
 				next = append(next, id)
 			}
-		case fakeapi.UpsertOpportunityRequestFollowersActionTypeRemove:
+		case leadway.FollowersRemove:
 			next = slices.DeleteFunc(next, func(f string) bool { return f == id })
 		}
 	}
@@ -145,7 +145,7 @@ func followers(current []string, body *fakeapi.UpsertOpportunityRequest) []strin
 // clone copies an opportunity for an answer that is encoded after the lock
 // is released. Every pointer field is replaced, never written through, so a
 // shallow copy suffices.
-func clone(o *fakeapi.Opportunity) fakeapi.Opportunity {
+func clone(o *leadway.Opportunity) leadway.Opportunity {
 	return *o
 }
 
@@ -173,9 +173,9 @@ func (s *Server) Opportunity(id string) (leadway.Opportunity, bool) {
 	return toClient(o), true
 }
 
-// toClient converts the server's generated type to the client's. Both come
-// from the same schema, so JSON carries every field; it also deep-copies.
-func toClient(o *fakeapi.Opportunity) leadway.Opportunity {
+// toClient returns a deep copy of a stored opportunity, so that callers
+// cannot change what the fake holds.
+func toClient(o *leadway.Opportunity) leadway.Opportunity {
 	data, err := json.Marshal(o)
 	if err != nil {
 		panic(fmt.Sprintf("leadwaytest: encoding an opportunity: %v", err))
