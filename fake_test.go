@@ -37,17 +37,12 @@ func fakeClient(t testing.TB, srv *leadwaytest.Server, opts ...leadway.Option) *
 	return c
 }
 
-// fakeRequest is the smallest upsert a caller writes.
-func fakeRequest() leadway.UpsertRequest {
-	return leadway.UpsertRequest{PipelineId: "pipe-1", LocationId: "loc-1"}
-}
-
 func TestFakeUpsertCreatesThenUpdates(t *testing.T) {
 	srv := startFake(t)
 	client := fakeClient(t, srv)
 	ctx := t.Context()
 
-	req := fakeRequest()
+	req := minimal()
 	req.Name = leadway.Ptr("Website redesign")
 	req.PipelineStageId = leadway.Ptr("stage-1")
 	req.MonetaryValue = leadway.Ptr(220.0)
@@ -115,7 +110,7 @@ func TestFakeFollowersThroughTheWrapper(t *testing.T) {
 		{"remove all, then add", []string{"u4"}, leadway.FollowersAdd, true, []string{"u4"}},
 	}
 	for _, s := range steps {
-		req := fakeRequest()
+		req := minimal()
 		req.Id = leadway.Ptr("opp-followers")
 		req.Followers, req.FollowersActionType, req.IsRemoveAllFollowers = s.followers, s.action, s.removeAll
 		res, err := client.Upsert(t.Context(), req)
@@ -192,7 +187,7 @@ func TestFakeErrorsSurfaceAsAPIError(t *testing.T) {
 			if tt.fault != nil {
 				srv.FailNext(1, *tt.fault)
 			}
-			_, err := client.Upsert(t.Context(), fakeRequest())
+			_, err := client.Upsert(t.Context(), minimal())
 			var apiErr *leadway.APIError
 			if !errors.As(err, &apiErr) {
 				t.Fatalf("err = %v (%T), want *APIError", err, err)
@@ -217,10 +212,10 @@ func TestFakeRateLimitSurfacesAsRateLimitError(t *testing.T) {
 	t.Run("burst", func(t *testing.T) {
 		srv := startFake(t, leadwaytest.WithRateLimit(1, time.Hour))
 		client := fakeClient(t, srv, leadway.WithMaxRetries(0))
-		if _, err := client.Upsert(t.Context(), fakeRequest()); err != nil {
+		if _, err := client.Upsert(t.Context(), minimal()); err != nil {
 			t.Fatal(err)
 		}
-		_, err := client.Upsert(t.Context(), fakeRequest())
+		_, err := client.Upsert(t.Context(), minimal())
 		var rlErr *leadway.RateLimitError
 		if !errors.As(err, &rlErr) {
 			t.Fatalf("err = %v, want *RateLimitError", err)
@@ -229,7 +224,7 @@ func TestFakeRateLimitSurfacesAsRateLimitError(t *testing.T) {
 			t.Errorf("got %+v with %+v", rlErr, rlErr.RateLimit)
 		}
 		// Another location has its own budget.
-		other := fakeRequest()
+		other := minimal()
 		other.LocationId = "loc-2"
 		if _, err := client.Upsert(t.Context(), other); err != nil {
 			t.Errorf("other location: %v", err)
@@ -238,10 +233,10 @@ func TestFakeRateLimitSurfacesAsRateLimitError(t *testing.T) {
 	t.Run("daily budget is not retried", func(t *testing.T) {
 		srv := startFake(t, leadwaytest.WithDailyLimit(1))
 		client := fakeClient(t, srv) // retries on
-		if _, err := client.Upsert(t.Context(), fakeRequest()); err != nil {
+		if _, err := client.Upsert(t.Context(), minimal()); err != nil {
 			t.Fatal(err)
 		}
-		_, err := client.Upsert(t.Context(), fakeRequest())
+		_, err := client.Upsert(t.Context(), minimal())
 		var rlErr *leadway.RateLimitError
 		if !errors.As(err, &rlErr) || !rlErr.Daily || rlErr.Attempts != 1 {
 			t.Fatalf("err = %v, want a daily *RateLimitError after one attempt", err)
@@ -254,7 +249,7 @@ func TestFakeRateLimitSurfacesAsRateLimitError(t *testing.T) {
 		srv := startFake(t, leadwaytest.WithRateLimit(1, 20*time.Millisecond))
 		client := fakeClient(t, srv)
 		for range 2 {
-			if _, err := client.Upsert(t.Context(), fakeRequest()); err != nil {
+			if _, err := client.Upsert(t.Context(), minimal()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -267,7 +262,7 @@ func TestFakeRateLimitSurfacesAsRateLimitError(t *testing.T) {
 func TestFakeFaultsThroughTheWrapper(t *testing.T) {
 	srv := startFake(t)
 	client := fakeClient(t, srv)
-	withID := fakeRequest()
+	withID := minimal()
 	withID.Id = leadway.Ptr("opp-faults")
 
 	tests := []struct {
@@ -277,13 +272,13 @@ func TestFakeFaultsThroughTheWrapper(t *testing.T) {
 		check  func(error) bool
 		stored bool
 	}{
-		{"500 on a create is an unknown outcome", leadwaytest.Fault{Status: 500}, fakeRequest(),
+		{"500 on a create is an unknown outcome", leadwaytest.Fault{Status: 500}, minimal(),
 			func(err error) bool { var e *leadway.UnknownOutcomeError; return errors.As(err, &e) }, false},
-		{"reset after applying a create", leadwaytest.Fault{Reset: true, Apply: true}, fakeRequest(),
+		{"reset after applying a create", leadwaytest.Fault{Reset: true, Apply: true}, minimal(),
 			func(err error) bool { var e *leadway.UnknownOutcomeError; return errors.As(err, &e) }, true},
-		{"truncated answer to a create", leadwaytest.Fault{Truncate: true}, fakeRequest(),
+		{"truncated answer to a create", leadwaytest.Fault{Truncate: true}, minimal(),
 			func(err error) bool { var e *leadway.UnknownOutcomeError; return errors.As(err, &e) }, true},
-		{"200 that is not JSON", leadwaytest.Fault{Status: 200, Body: []byte("<html>ok</html>")}, fakeRequest(),
+		{"200 that is not JSON", leadwaytest.Fault{Status: 200, Body: []byte("<html>ok</html>")}, minimal(),
 			func(err error) bool { var e *leadway.ResponseError; return errors.As(err, &e) }, false},
 		{"503 with Retry-After 0 is retried", leadwaytest.Fault{Status: 503, Header: http.Header{"Retry-After": {"0"}}}, withID,
 			func(err error) bool { return err == nil }, true},
@@ -309,7 +304,7 @@ func TestFakeContextEndsADelayedCall(t *testing.T) {
 	srv.FailNext(1, leadwaytest.Fault{Delay: time.Hour})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	_, err := client.Upsert(ctx, fakeRequest())
+	_, err := client.Upsert(ctx, minimal())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want the deadline", err)
 	}
@@ -320,7 +315,7 @@ func TestFakeContextEndsADelayedCall(t *testing.T) {
 func BenchmarkFakeUpsert(b *testing.B) {
 	srv := startFake(b, leadwaytest.WithRateLimit(1<<30, time.Second))
 	client := fakeClient(b, srv)
-	req := fakeRequest()
+	req := minimal()
 	req.Id = leadway.Ptr("opp-bench")
 	b.ReportAllocs()
 	b.ResetTimer()
