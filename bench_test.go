@@ -33,7 +33,7 @@ func benchRequest() leadway.UpsertRequest {
 // handwritten is the baseline: what a careful engineer writes with net/http
 // and encoding/json and the same generated structs, without retries, rate
 // limiting or typed errors.
-func handwritten(ctx context.Context, hc *http.Client, url, token string, req leadway.UpsertRequest) (*leadway.UpsertOpportunityResult, error) {
+func handwritten(ctx context.Context, hc *http.Client, url, token string, req leadway.UpsertRequest) (*gen.UpsertOpportunityResult, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -57,7 +57,7 @@ func handwritten(ctx context.Context, hc *http.Client, url, token string, req le
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, data)
 	}
-	var out leadway.UpsertOpportunityResult
+	var out gen.UpsertOpportunityResult
 	if err := json.Unmarshal(data, &out); err != nil {
 		return nil, err
 	}

@@ -46,9 +46,6 @@ type (
 	// required. Left empty, Followers is sent as [] and FollowersActionType
 	// as "add", so a call that only moves a stage never touches followers.
 	UpsertRequest = gen.UpsertOpportunityRequest
-	// UpsertOpportunityResult is the API's answer: the opportunity and
-	// whether the call created it (New).
-	UpsertOpportunityResult = gen.UpsertOpportunityResult
 	// Opportunity is an opportunity as the API returns it. Every field is
 	// optional.
 	Opportunity = gen.Opportunity
@@ -79,9 +76,16 @@ func Ptr[T any](v T) *T { return &v }
 
 // UpsertResult is the outcome of [Client.Upsert].
 type UpsertResult struct {
-	UpsertOpportunityResult
+	// New reports whether the call created the opportunity rather than
+	// updating one.
+	New bool `json:"new"`
+	// Opportunity is the opportunity as the server stored it.
+	Opportunity Opportunity `json:"opportunity"`
 	// RateLimit holds the rate-limit figures the response announced.
 	RateLimit RateLimit `json:"-"`
+	// Raw is the response body exactly as the server sent it, with any
+	// fields the contract does not describe.
+	Raw json.RawMessage `json:"-"`
 }
 
 // ID returns the opportunity's id, or "" when the response left it out.
@@ -235,8 +239,10 @@ func (c *Client) decodeUpsert(resp *http.Response, call *callInfo) (*UpsertResul
 		return fail(errors.New(`missing required field "new" or "opportunity"`))
 	}
 	return &UpsertResult{
-		UpsertOpportunityResult: UpsertOpportunityResult{New: *shape.New, Opportunity: *shape.Opportunity},
-		RateLimit:               rl,
+		New:         *shape.New,
+		Opportunity: *shape.Opportunity,
+		RateLimit:   rl,
+		Raw:         data,
 	}, nil
 }
 

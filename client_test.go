@@ -150,7 +150,7 @@ func TestUpsertResult(t *testing.T) {
 			if res.New != tc.wantNew || res.Opportunity.Id == nil || *res.Opportunity.Id != "opp-1" {
 				t.Errorf("result = new %v id %v, want new %v id opp-1", res.New, res.Opportunity.Id, tc.wantNew)
 			}
-			wantRL := leadway.RateLimit{DailyLimit: 200000, DailyRemaining: 199990, Interval: 10e9, Max: 100, Remaining: 97}
+			wantRL := leadway.RateLimit{DailyLimit: 200000, DailyRemaining: 199990, Interval: 10e9, Max: 100, Remaining: 97, RetryAfter: -1}
 			if res.RateLimit != wantRL {
 				t.Errorf("RateLimit = %+v, want %+v", res.RateLimit, wantRL)
 			}

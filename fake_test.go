@@ -51,7 +51,7 @@ func TestFakeUpsertCreatesThenUpdates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !created.New || created.Opportunity.Id == nil || *created.Opportunity.Status != "open" {
-		t.Fatalf("created = %+v", created.UpsertOpportunityResult)
+		t.Fatalf("created = %+v", *created)
 	}
 	if rl := created.RateLimit; rl.Max != 100 || rl.Remaining != 99 || rl.Interval != 10*time.Second || rl.DailyLimit != 200000 || rl.DailyRemaining != 199999 {
 		t.Errorf("rate limit = %+v", rl)
@@ -70,7 +70,7 @@ func TestFakeUpsertCreatesThenUpdates(t *testing.T) {
 	o := updated.Opportunity
 	if updated.New || *o.Id != *created.Opportunity.Id || *o.Name != "Website redesign" ||
 		*o.PipelineStageId != "stage-2" || *o.MonetaryValue != 1500.5 || *o.CreatedAt != *created.Opportunity.CreatedAt {
-		t.Errorf("updated = %+v", updated.UpsertOpportunityResult)
+		t.Errorf("updated = %+v", *updated)
 	}
 	if stored := srv.Opportunities(); len(stored) != 1 || !reflect.DeepEqual(stored[0], o) {
 		t.Errorf("stored %+v, answered %+v", stored, o)

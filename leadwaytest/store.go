@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/leadwaycrm/leadway"
+	"github.com/leadwaycrm/leadway/gen"
 	"github.com/leadwaycrm/leadway/leadwaytest/internal/fakeapi"
 )
 
@@ -88,7 +89,7 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 
 	q, _ := ctx.Value(quotaKey{}).(quota)
 	return fakeapi.UpsertOpportunity200JSONResponse{
-		Body:    leadway.UpsertOpportunityResult{New: created, Opportunity: clone(opp)},
+		Body:    gen.UpsertOpportunityResult{New: created, Opportunity: clone(opp)},
 		Headers: q.headers(),
 	}, nil
 }

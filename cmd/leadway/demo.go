@@ -66,7 +66,7 @@ func demo(ctx context.Context, out io.Writer) error {
 	o := created.Opportunity
 	fmt.Fprintf(out, "1. Upsert without an id:\ncreated opportunity %s %q in stage %s, value %g, new=%t\n",
 		*o.Id, *o.Name, *o.PipelineStageId, *o.MonetaryValue, created.New)
-	if err := writeJSON(out, created.UpsertOpportunityResult); err != nil {
+	if err := writeJSON(out, created); err != nil {
 		return err
 	}
 
@@ -83,5 +83,5 @@ func demo(ctx context.Context, out io.Writer) error {
 	o = updated.Opportunity
 	fmt.Fprintf(out, "\n2. Upsert again with its id, a new stage and a new value:\nupdated opportunity %s %q in stage %s, value %g, new=%t\n",
 		*o.Id, *o.Name, *o.PipelineStageId, *o.MonetaryValue, updated.New)
-	return writeJSON(out, updated.UpsertOpportunityResult)
+	return writeJSON(out, updated)
 }

@@ -136,7 +136,7 @@ func runUpsert(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	if err := writeJSON(e.stdout, res.UpsertOpportunityResult); err != nil {
+	if err := writeJSON(e.stdout, res); err != nil {
 		report(e, err)
 		return exitFailure
 	}
