@@ -18,16 +18,13 @@
 package leadway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 
 	"github.com/leadwaycrm/leadway/gen"
 	"golang.org/x/oauth2"
@@ -101,9 +98,10 @@ func (r *UpsertResult) ID() string {
 // Client calls the Leadway CRM API. It is safe for concurrent use; create
 // one per token and share it.
 type Client struct {
-	api  *gen.Client
-	cfg  config
-	auth *authorizer
+	api    *gen.Client
+	cfg    config
+	tr     *transport
+	redact *redactor
 }
 
 // New returns a client that authenticates with a static token: a sub-account
@@ -120,7 +118,16 @@ func New(token string, opts ...Option) (*Client, error) {
 // NewFromTokenSource returns a client that asks ts for a token before every
 // attempt, such as an OAuth access token source from golang.org/x/oauth2
 // (HighLevel access tokens expire after a day). After a 401 the client asks
-// again and, when it gets a different token, retries once.
+// again and, when it gets a different token, retries once. The header is the
+// token's Type (Bearer unless the source says otherwise) and its
+// AccessToken; an empty token fails with [ErrInvalidToken], as for [New].
+//
+// A TokenSource takes no context, so the call's context cannot stop a fetch
+// in progress; it stops the call's wait for it. The fetch goes on in the
+// background, shared by the calls that need a token meanwhile, and its
+// token serves the next attempt. [ErrInvalidToken] is matched only when the
+// token endpoint refused the credentials (a 4xx); an endpoint that cannot be
+// reached fails with its network error.
 func NewFromTokenSource(ts oauth2.TokenSource, opts ...Option) (*Client, error) {
 	if ts == nil {
 		return nil, fmt.Errorf("%w: nil token source", ErrInvalidToken)
@@ -138,23 +145,23 @@ func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client,
 	if cfg.baseURL.Scheme == "http" && !cfg.insecureHTTP && !isLoopback(cfg.baseURL.Hostname()) {
 		return nil, fmt.Errorf("leadway: refusing to send the token over plain http to %s (use https, or WithInsecureHTTP for a test network)", cfg.baseURL.Host)
 	}
-	auth := &authorizer{ts: ts, refreshable: refreshable}
-	if st, ok := ts.(staticToken); ok {
-		auth.static = []string{"Bearer " + string(st)}
-	}
+	red := &redactor{}
+	c := &Client{cfg: cfg, redact: red}
+	c.tr = newTransport(&c.cfg, newCredentials(ts, refreshable, red), red)
 	// Shared, capacity-one header values: Set replaces them and Add copies,
 	// so no request can write into another's.
 	version, userAgent := []string{cfg.apiVersion}, []string{cfg.userAgent}
-	hc := &http.Client{Transport: newTransport(&cfg, auth)}
+	hc := &http.Client{Transport: c.tr}
 	if cfg.httpClient != nil {
 		hc.CheckRedirect = cfg.httpClient.CheckRedirect
 		hc.Jar = cfg.httpClient.Jar
 		// Its Timeout becomes a context deadline in each call: http.Client
 		// would replace the transport's typed errors with its own.
 	}
+	// The transport authorizes each attempt; the request only carries the
+	// headers every attempt shares.
 	api, err := gen.NewClient(cfg.baseURL.String(),
 		gen.WithHTTPClient(hc),
-		gen.WithRequestEditorFn(auth.edit),
 		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 			req.Header["Version"] = version
 			req.Header["User-Agent"] = userAgent
@@ -162,9 +169,10 @@ func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client,
 		}),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("leadway: %w", err)
+		return nil, errors.New("leadway: base URL is not usable")
 	}
-	return &Client{api: api, cfg: cfg, auth: auth}, nil
+	c.api = api
+	return c, nil
 }
 
 // Upsert creates an opportunity, or updates the one req.Id names, and
@@ -172,8 +180,9 @@ func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client,
 //
 // The request is checked against the contract first; a problem is a
 // [*ValidationError] and nothing is sent. Without req.Id the call is not
-// idempotent, so a failure after the request reached the server is an
-// [*UnknownOutcomeError] rather than a retry that could create a duplicate.
+// idempotent, so a failure after the request reached the server (a timeout,
+// a reset, or a 5xx other than 503) is an [*UnknownOutcomeError] rather
+// than a retry that could create a duplicate.
 //
 // Leadway API docs: https://developers.leadwaycrm.com (Upsert Opportunity)
 //
@@ -198,31 +207,26 @@ func (c *Client) Upsert(ctx context.Context, req UpsertRequest) (*UpsertResult, 
 	if err != nil {
 		return nil, unwrapURLError(err)
 	}
-	return c.decodeUpsert(resp, &cc.call)
+	return c.decodeUpsert(resp)
 }
 
-// decodeUpsert turns the answer into a result or a typed error.
-func (c *Client) decodeUpsert(resp *http.Response, call *callInfo) (*UpsertResult, error) {
-	data, err := bodyBytes(resp, c.cfg.maxResponseBytes)
+// decodeUpsert turns a 2xx answer into a result. The transport has turned
+// refusals into typed errors already.
+func (c *Client) decodeUpsert(resp *http.Response) (*UpsertResult, error) {
+	data, truncated, err := bodyBytes(resp, c.cfg.maxResponseBytes)
 	if err != nil {
 		return nil, err
 	}
 	status := resp.StatusCode
+	rl := parseRateLimit(resp.Header)
 	if status < 200 || status > 299 {
-		apiErr := newAPIError(status, resp.Header, data, call.attempts, c.auth)
-		switch {
-		case status == http.StatusTooManyRequests:
-			return nil, newRateLimitError(apiErr, resp.Header)
-		case status == http.StatusInternalServerError && !call.idempotent:
-			return nil, &UnknownOutcomeError{Err: apiErr}
-		}
-		return nil, apiErr
+		// A redirect http.Client did not follow, or a 1xx.
+		return nil, newAPIError(status, resp.Header, rl, data, 1, c.redact)
 	}
-	rl := call.rateLimit
 	fail := func(err error) (*UpsertResult, error) {
-		return nil, &ResponseError{StatusCode: status, ContentType: resp.Header.Get("Content-Type"), Body: data, RateLimit: rl, Err: err}
+		return nil, &ResponseError{StatusCode: status, ContentType: resp.Header.Get("Content-Type"), Body: c.redact.Bytes(data), RateLimit: rl, Err: err}
 	}
-	if isTooLarge(resp) {
+	if truncated {
 		return fail(ErrResponseTooLarge)
 	}
 	if !isJSON(resp.Header.Get("Content-Type")) {
@@ -248,17 +252,16 @@ func (c *Client) decodeUpsert(resp *http.Response, call *callInfo) (*UpsertResul
 
 // bodyBytes returns the body the transport buffered. Every response passes
 // through the transport; reading any other body, capped, is a safeguard.
-func bodyBytes(resp *http.Response, limit int64) ([]byte, error) {
+func bodyBytes(resp *http.Response, limit int64) (data []byte, truncated bool, err error) {
 	defer resp.Body.Close()
-	if b, ok := resp.Body.(*bufferedBody); ok {
-		return b.data, nil
+	if b := bodyOf(resp); b != nil {
+		return b.data, b.truncated, nil
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, limit))
-}
-
-func isTooLarge(resp *http.Response) bool {
-	b, ok := resp.Body.(*bufferedBody)
-	return ok && b.truncated
+	b, err := readBody(resp.Body, resp.ContentLength, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	return b.data, b.truncated, nil
 }
 
 // isJSON reports whether a Content-Type is JSON, without the allocations of
@@ -280,106 +283,6 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// authorizer sets the Authorization header from a token source. It is a
-// request editor of the generated client, so every operation carries it,
-// and the transport calls it again before each retry.
-type authorizer struct {
-	ts          oauth2.TokenSource
-	refreshable bool
-	static      []string // the header value of a static token, built once
-	last        atomic.Pointer[string]
-}
-
-func (a *authorizer) token() (string, error) {
-	t, err := a.ts.Token()
-	if err != nil {
-		return "", &tokenSourceError{err}
-	}
-	if t == nil {
-		return "", fmt.Errorf("%w: token source returned no token", ErrInvalidToken)
-	}
-	if err := checkToken(t.AccessToken); err != nil {
-		return "", fmt.Errorf("%w (from token source)", err)
-	}
-	a.last.Store(&t.AccessToken)
-	return t.AccessToken, nil
-}
-
-// redact removes the token from text a server sent back, such as a proxy's
-// error page that echoes the request's headers.
-func (a *authorizer) redact(s string) string {
-	if st, ok := a.ts.(staticToken); ok {
-		return strings.ReplaceAll(s, string(st), "REDACTED")
-	}
-	if last := a.last.Load(); last != nil {
-		return strings.ReplaceAll(s, *last, "REDACTED")
-	}
-	return s
-}
-
-// tokenSourceError reports a failing token source. Its message keeps to the
-// error's kind: an OAuth error response can carry other secrets in its body.
-type tokenSourceError struct{ err error }
-
-func (e *tokenSourceError) Error() string {
-	var re *oauth2.RetrieveError
-	if errors.As(e.err, &re) && re.Response != nil {
-		code := re.ErrorCode
-		if code == "" {
-			code = "no error code"
-		}
-		return fmt.Sprintf("leadway: invalid token: token source: the token endpoint answered %d (%s)", re.Response.StatusCode, code)
-	}
-	return "leadway: invalid token: token source: " + e.err.Error()
-}
-
-// Unwrap returns the token source's error, and [ErrInvalidToken].
-func (e *tokenSourceError) Unwrap() []error { return []error{ErrInvalidToken, e.err} }
-
-func (a *authorizer) edit(_ context.Context, req *http.Request) error {
-	if a.static != nil {
-		req.Header["Authorization"] = a.static
-		return nil
-	}
-	tok, err := a.token()
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	return nil
-}
-
-type staticToken string
-
-func (s staticToken) Token() (*oauth2.Token, error) {
-	return &oauth2.Token{AccessToken: string(s), TokenType: "Bearer"}, nil
-}
-
-// checkToken refuses tokens that would fail or split the header. The error
-// never echoes the token.
-func checkToken(tok string) error {
-	switch {
-	case tok == "":
-		return fmt.Errorf("%w: empty", ErrInvalidToken)
-	case strings.ContainsAny(tok, "\r\n"):
-		return fmt.Errorf("%w: contains a line break", ErrInvalidToken)
-	case strings.TrimSpace(tok) != tok:
-		return fmt.Errorf("%w: leading or trailing white space", ErrInvalidToken)
-	case !validHeaderValue(tok):
-		return fmt.Errorf("%w: contains a control character", ErrInvalidToken)
-	}
-	return nil
-}
-
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -388,20 +291,18 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// bufferedBody is a response body the transport read in full, so that the
-// connection is released and retries can inspect it.
-type bufferedBody struct {
-	bytes.Reader
-	data      []byte
-	truncated bool
+// Redact returns a copy of h fit to show, as the client's own logs and
+// errors show headers: credential headers keep only their scheme
+// ("Bearer REDACTED"), and any token the client has sent is replaced by
+// REDACTED wherever it appears. Use it to print requests or answers of this
+// client, as the leadway command's dry run does.
+func (c *Client) Redact(h http.Header) http.Header {
+	return c.redact.Header(h)
 }
 
-func (*bufferedBody) Close() error { return nil }
-
 // CloseIdleConnections closes the connections the client keeps for reuse,
-// for example when a service shuts down.
+// for example when a service shuts down. A transport passed with
+// [WithHTTPClient] may be shared, so it is left alone: close it yourself.
 func (c *Client) CloseIdleConnections() {
-	if hc, ok := c.api.Client.(*http.Client); ok {
-		hc.CloseIdleConnections()
-	}
+	c.tr.CloseIdleConnections()
 }

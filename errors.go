@@ -11,7 +11,9 @@ import (
 )
 
 // ErrInvalidToken reports a token that is empty or could not be sent as a
-// header value. The error never contains the token itself.
+// header value, or credentials a token endpoint refused. A token endpoint
+// that cannot be reached is not an invalid token. The error never contains
+// the token itself.
 var ErrInvalidToken = errors.New("leadway: invalid token")
 
 // ErrResponseTooLarge is wrapped by a [*ResponseError] when a successful
@@ -42,11 +44,16 @@ type APIError struct {
 	Messages []string
 	// ContentType is the response's Content-Type header.
 	ContentType string
-	// Body is the raw response body, cut at the client's size limit.
+	// Body is the response body, cut at the client's size limit, with any
+	// token the server echoed replaced by REDACTED.
 	Body []byte
+	// Header holds the response headers, redacted like Body: credential
+	// headers such as Set-Cookie keep no value.
+	Header http.Header
 	// RateLimit holds the rate-limit figures the response announced.
 	RateLimit RateLimit
-	// Attempts is how many requests the call sent, retries included.
+	// Attempts is how many requests the call sent for this answer, retries
+	// included. Following a redirect is a new request, not an attempt.
 	Attempts int
 }
 
@@ -71,43 +78,102 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// RateLimitError is a 429 answer. When Daily is true the day's budget is used
-// up and the call was not retried; otherwise the client retried until its
-// retry budget ran out.
+// RateLimitError reports a call stopped by a rate budget: a 429 answer, or
+// the [Limiter] refusing to send. When Daily is true the day's budget is
+// used up and the call was not retried; otherwise the client retried until
+// its retry budget ran out, or the limiter would have held a retry longer
+// than [WithMaxRetryWait].
+//
+// APIError is nil when nothing was sent: the limiter stopped the call before
+// its first attempt, because the daily budget was spent or the next free
+// slot lay past the context's deadline. Every method and field of a
+// RateLimitError is safe to use then.
 type RateLimitError struct {
-	*APIError
-	// Daily reports that X-RateLimit-Daily-Remaining was 0.
+	// APIError is the last answer, usually the 429; nil when the call
+	// stopped before an answer.
+	APIError *APIError
+	// Daily reports that the day's budget is used up
+	// (X-RateLimit-Daily-Remaining was 0, or the limiter says so).
 	Daily bool
-	// RetryAfter is how long to wait before trying again: the server's
-	// Retry-After when it sent one; otherwise the burst window, or for a
-	// used-up daily budget the time left until midnight UTC (an estimate:
-	// the vendor does not document when the day rolls over).
+	// RetryAfter is how long to wait before trying again, 0 when nothing
+	// says: the server's Retry-After-Ms or Retry-After when it sent one (an
+	// out-of-range value is the longest Duration); otherwise the burst
+	// window, or for a used-up daily budget the time left until midnight
+	// UTC (an estimate: the vendor does not document when the day rolls
+	// over). When the limiter held a retry, it is the limiter's wait, or at
+	// least the retry wait cap when the limiter does not say.
 	RetryAfter time.Duration
+	// RateLimit holds the figures of the last answer; all -1 without one.
+	RateLimit RateLimit
+	// Attempts is how many requests the call sent; 0 when nothing was sent.
+	Attempts int
+
+	held bool // the limiter would have held a retry past the cap
 }
 
 func (e *RateLimitError) Error() string {
+	var b strings.Builder
+	b.WriteString("leadway: rate limited")
 	rl := e.RateLimit
-	if e.Daily {
-		return fmt.Sprintf("leadway: rate limited: daily budget used up (limit %s); try again in %s",
-			figure(rl.DailyLimit), e.RetryAfter.Round(time.Second))
+	switch {
+	case e.Daily:
+		b.WriteString(": daily budget used up")
+		if rl.DailyLimit > 0 {
+			fmt.Fprintf(&b, " (limit %d)", rl.DailyLimit)
+		}
+	case e.held:
+		b.WriteString(": the rate limiter would hold the retry past the retry wait cap")
+	case rl.Remaining >= 0 || rl.Max >= 0 || rl.Interval > 0:
+		b.WriteString(": ")
+		switch {
+		case rl.Remaining >= 0 && rl.Max >= 0:
+			fmt.Fprintf(&b, "%d of %d requests left", rl.Remaining, rl.Max)
+		case rl.Remaining >= 0:
+			fmt.Fprintf(&b, "%d requests left", rl.Remaining)
+		case rl.Max >= 0:
+			fmt.Fprintf(&b, "%d requests allowed", rl.Max)
+		default:
+			b.WriteString("requests counted")
+		}
+		if rl.Interval > 0 {
+			fmt.Fprintf(&b, " in the %s window", rl.Interval)
+		}
 	}
-	attempts := "1 attempt"
-	if e.Attempts != 1 {
-		attempts = fmt.Sprintf("%d attempts", e.Attempts)
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
 	}
-	return fmt.Sprintf("leadway: rate limited: %s of %s requests left in the %s window after %s; try again in %s",
-		figure(rl.Remaining), figure(rl.Max), rl.Interval, attempts, e.RetryAfter.Round(time.Millisecond))
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, "; try again in %s", roundWait(e.RetryAfter))
+	}
+	if e.Attempts == 0 && e.APIError == nil {
+		b.WriteString("; nothing was sent")
+	}
+	return b.String()
 }
 
-// Unwrap returns the underlying [*APIError].
-func (e *RateLimitError) Unwrap() error { return e.APIError }
+// roundWait rounds a wait for reading: to the second from a minute on.
+func roundWait(d time.Duration) time.Duration {
+	if d >= time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// Unwrap returns the underlying [*APIError], or nil when nothing was sent.
+func (e *RateLimitError) Unwrap() error {
+	if e.APIError == nil {
+		return nil
+	}
+	return e.APIError
+}
 
 // UnknownOutcomeError reports a failure after the request reached the server,
 // such as a timeout waiting for the answer, a connection reset while reading
-// it, or a 500. The server may have applied the upsert, so a call without an
-// opportunity id may already have created an opportunity: look it up before
-// sending the call again. Calls that carry an id are retried instead, since
-// repeating them is safe.
+// it, or a 5xx other than 503 (a gateway may answer 502 or 504 after the API
+// applied the request). The server may have applied the upsert, so a call
+// without an opportunity id may already have created an opportunity: look it
+// up before sending the call again. Calls that carry an id are retried
+// instead, since repeating them is safe.
 type UnknownOutcomeError struct {
 	// Err is the failure: a network error, a context error or an [*APIError].
 	Err error
@@ -147,19 +213,21 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 
 // newAPIError builds the error for a non-2xx answer, reading the vendor's
 // error shape where the body has it: {"message": "..."} or {"message": [...]}.
-func newAPIError(status int, header http.Header, body []byte, attempts int, auth *authorizer) *APIError {
+// Everything it keeps of the answer passes through the redactor.
+func newAPIError(status int, header http.Header, rl RateLimit, body []byte, attempts int, red *redactor) *APIError {
 	e := &APIError{
 		StatusCode:  status,
 		ContentType: header.Get("Content-Type"),
-		Body:        body,
-		RateLimit:   parseRateLimit(header),
+		Body:        red.Bytes(body),
+		Header:      red.Header(header),
+		RateLimit:   rl,
 		Attempts:    attempts,
 	}
 	var shape struct {
 		Message json.RawMessage `json:"message"`
 		Error   string          `json:"error"`
 	}
-	if json.Unmarshal(body, &shape) != nil {
+	if json.Unmarshal(e.Body, &shape) != nil {
 		return e
 	}
 	var one string
@@ -173,7 +241,21 @@ func newAPIError(status int, header http.Header, body []byte, attempts int, auth
 		e.Messages = []string{shape.Error}
 	}
 	for i, m := range e.Messages {
-		e.Messages[i] = auth.redact(m)
+		e.Messages[i] = red.String(m)
+	}
+	return e
+}
+
+// statusError is the typed error for an answer that ends a call: a
+// *RateLimitError for a 429, else an *APIError.
+func statusError(o outcome, body []byte, attempts int, red *redactor, now time.Time) error {
+	apiErr := newAPIError(o.resp.StatusCode, o.resp.Header, o.rl, body, attempts, red)
+	if apiErr.StatusCode != http.StatusTooManyRequests {
+		return apiErr
+	}
+	e := &RateLimitError{APIError: apiErr, Daily: o.rl.DailyExhausted(), RateLimit: o.rl, Attempts: attempts}
+	if d, ok := serverWait(o, now); ok {
+		e.RetryAfter = d
 	}
 	return e
 }
@@ -183,12 +265,4 @@ func orUnknown(contentType string) string {
 		return "no content type"
 	}
 	return contentType
-}
-
-// figure prints a rate-limit figure, or "?" when the header was absent.
-func figure(n int) string {
-	if n < 0 {
-		return "?"
-	}
-	return fmt.Sprint(n)
 }

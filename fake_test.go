@@ -220,7 +220,7 @@ func TestFakeRateLimitSurfacesAsRateLimitError(t *testing.T) {
 		if !errors.As(err, &rlErr) {
 			t.Fatalf("err = %v, want *RateLimitError", err)
 		}
-		if rlErr.Daily || rlErr.RetryAfter != time.Hour || rlErr.StatusCode != 429 || rlErr.RateLimit.Remaining != 0 || rlErr.RateLimit.Max != 1 {
+		if rlErr.Daily || rlErr.RetryAfter != time.Hour || rlErr.APIError.StatusCode != 429 || rlErr.RateLimit.Remaining != 0 || rlErr.RateLimit.Max != 1 {
 			t.Errorf("got %+v with %+v", rlErr, rlErr.RateLimit)
 		}
 		// Another location has its own budget.

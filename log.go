@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// logAttempt logs one attempt at debug level. The Authorization header is
-// never logged; bodies and headers only with WithBodyLogging.
-func (t *transport) logAttempt(ctx context.Context, r *http.Request, attempt int, o outcome, took time.Duration, rl RateLimit) {
+// logAttempt logs one attempt at debug level. With WithBodyLogging it adds
+// headers and bodies, request and response alike, through the redactor.
+func (t *transport) logAttempt(ctx context.Context, r *http.Request, cs *callState, a attempt, o outcome, took time.Duration) {
 	l := t.cfg.logger
 	if l == nil || !l.Enabled(ctx, slog.LevelDebug) {
 		return
@@ -18,12 +18,13 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, attempt int
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.Int("attempt", attempt),
+		slog.Int("attempt", a.n),
 		slog.Duration("took", took),
 	}
 	if o.err != nil {
-		attrs = append(attrs, slog.String("error", o.err.Error()), slog.Bool("may_have_been_sent", o.sent))
+		attrs = append(attrs, slog.String("error", t.redact.String(o.err.Error())), slog.Bool("may_have_been_sent", o.sent))
 	} else {
+		rl := o.rl
 		attrs = append(attrs,
 			slog.Int("status", o.resp.StatusCode),
 			slog.Group("ratelimit",
@@ -32,22 +33,27 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, attempt int
 				slog.Duration("interval", rl.Interval),
 				slog.Int("daily_limit", rl.DailyLimit),
 				slog.Int("daily_remaining", rl.DailyRemaining),
+				slog.Duration("retry_after", rl.RetryAfter),
 			))
+		if o.bodyErr != nil {
+			attrs = append(attrs, slog.String("body_error", t.redact.String(o.bodyErr.Error())))
+		}
 	}
 	if t.cfg.logBodies {
-		attrs = append(attrs, slog.Any("request_headers", redacted(r.Header)))
-		if r.GetBody != nil {
-			if b, err := r.GetBody(); err == nil {
+		attrs = append(attrs, slog.Any("request_headers", t.redact.Header(r.Header)))
+		// The transport's own copy: the request it sent has no GetBody
+		// when only the client may replay it.
+		if cs.getBody != nil {
+			if b, err := cs.getBody(); err == nil {
 				data, _ := io.ReadAll(b)
 				b.Close()
-				attrs = append(attrs, slog.String("request_body", string(data)))
+				attrs = append(attrs, slog.String("request_body", t.redact.String(string(data))))
 			}
 		}
 		if o.resp != nil {
-			body, _ := o.resp.Body.(*bufferedBody)
-			attrs = append(attrs, slog.Any("response_headers", redacted(o.resp.Header)))
-			if body != nil {
-				attrs = append(attrs, slog.String("response_body", string(body.data)))
+			attrs = append(attrs, slog.Any("response_headers", t.redact.Header(o.resp.Header)))
+			if body := bodyOf(o.resp); body != nil {
+				attrs = append(attrs, slog.String("response_body", t.redact.String(string(body.data))))
 			}
 		}
 	}
@@ -55,7 +61,7 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, attempt int
 }
 
 // logRetry logs the decision to try again and how long the client waits.
-func (t *transport) logRetry(ctx context.Context, r *http.Request, attempt int, wait time.Duration, reason string) {
+func (t *transport) logRetry(ctx context.Context, r *http.Request, a attempt, wait time.Duration, reason string) {
 	l := t.cfg.logger
 	if l == nil || !l.Enabled(ctx, slog.LevelDebug) {
 		return
@@ -63,18 +69,7 @@ func (t *transport) logRetry(ctx context.Context, r *http.Request, attempt int, 
 	l.LogAttrs(ctx, slog.LevelDebug, "leadway: retrying",
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.Int("attempt", attempt),
+		slog.Int("attempt", a.n),
 		slog.Duration("wait", wait),
 		slog.String("reason", reason))
-}
-
-// redacted copies h with the credentials replaced.
-func redacted(h http.Header) http.Header {
-	c := h.Clone()
-	for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization", "Set-Cookie"} {
-		if c.Get(k) != "" {
-			c.Set(k, "REDACTED")
-		}
-	}
-	return c
 }

@@ -64,30 +64,46 @@ func defaultConfig() config {
 // [WithInsecureHTTP] is given. Default: [DefaultBaseURL].
 func WithBaseURL(rawURL string) Option {
 	return func(c *config) error {
-		// Errors name the URL only once its credentials are redacted.
+		// An error names the URL only with its user info, query and fragment
+		// redacted, and never passes on url.Parse's message, which quotes
+		// the part it could not read (a password with a '?' reads as a port).
 		u, err := url.Parse(rawURL)
 		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
-			return fmt.Errorf("leadway: base URL: %w", err)
+			return errors.New("leadway: base URL does not parse as a URL (not shown, as it may carry credentials)")
 		}
 		switch {
 		case u.Scheme != "https" && u.Scheme != "http":
-			return fmt.Errorf("leadway: base URL %q: scheme must be https or http", u.Redacted())
+			return fmt.Errorf("leadway: base URL %q: scheme must be https or http", redactURL(u))
 		case u.Host == "":
-			return fmt.Errorf("leadway: base URL %q: no host", u.Redacted())
-		case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-			return fmt.Errorf("leadway: base URL %q: must not carry user info, a query or a fragment", u.Redacted())
+			return fmt.Errorf("leadway: base URL %q: no host", redactURL(u))
+		case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+			return fmt.Errorf("leadway: base URL %q: must not carry user info, a query or a fragment", redactURL(u))
 		}
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
-			u.RawPath = ""
+			if u.RawPath != "" {
+				u.RawPath += "/"
+			}
 		}
 		c.baseURL = u
 		return nil
 	}
+}
+
+// redactURL shows u without its user info, query and fragment, which may
+// carry credentials.
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User(redacted)
+	}
+	if c.RawQuery != "" {
+		c.RawQuery = redacted
+	}
+	if c.Fragment != "" {
+		c.Fragment, c.RawFragment = redacted, ""
+	}
+	return c.String()
 }
 
 // WithHTTPClient sends requests through hc. Its Transport (for tracing or a

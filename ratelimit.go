@@ -1,6 +1,7 @@
 package leadway
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -63,10 +64,8 @@ func parseRateLimit(h http.Header) RateLimit {
 	if ms := headerInt(h, headerInterval); ms >= 0 && ms <= int(24*time.Hour/time.Millisecond) {
 		rl.Interval = time.Duration(ms) * time.Millisecond
 	}
-	if _, ok := h["Retry-After"]; ok || h.Get("Retry-After-Ms") != "" {
-		if d, ok := retryAfter(h, time.Now()); ok {
-			rl.RetryAfter = d
-		}
+	if d, ok := retryAfter(h, time.Now()); ok {
+		rl.RetryAfter = d
 	}
 	return rl
 }
@@ -83,23 +82,20 @@ func headerInt(h http.Header, key string) int {
 	return n
 }
 
-// retryAfter reads Retry-After-Ms or Retry-After (seconds or an HTTP date).
-// It reports false when neither is present and usable.
+// retryAfter reads Retry-After-Ms, or else Retry-After (seconds or an HTTP
+// date). Both are read alike: a number too large for a Duration, +Inf
+// included, is the longest wait; a negative number, NaN or garbage is no
+// answer. It reports false when neither header is usable.
 func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if v := h.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms >= 0 && !math.IsInf(ms, 0) {
-			return durationOf(ms / 1000), true
-		}
+	if d, ok := waitValue(h.Get("Retry-After-Ms"), time.Millisecond); ok {
+		return d, true
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
+	if d, ok := waitValue(v, time.Second); ok {
+		return d, true
+	}
 	if v == "" {
 		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s < 0 || math.IsNaN(s) {
-			return 0, false
-		}
-		return durationOf(s), true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true
@@ -107,16 +103,20 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// durationOf converts seconds to a Duration without overflowing.
-func durationOf(seconds float64) time.Duration {
-	if seconds >= float64(math.MaxInt64/int64(time.Second)) || math.IsInf(seconds, 1) {
-		return math.MaxInt64
+// waitValue reads a number of units as a Duration, without overflowing.
+func waitValue(v string, unit time.Duration) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
 	}
-	return time.Duration(seconds * float64(time.Second))
-}
-
-// untilMidnightUTC estimates when a used-up daily budget returns.
-func untilMidnightUTC(now time.Time) time.Duration {
-	now = now.UTC()
-	return time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC).Sub(now)
+	n, err := strconv.ParseFloat(v, 64)
+	// Out of range means +-Inf (or a value rounded to 0), not garbage.
+	if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsNaN(n) || n < 0 {
+		return 0, false
+	}
+	f := n * float64(unit)
+	if f >= math.MaxInt64 { // 2^63 as a float64
+		return math.MaxInt64, true
+	}
+	return time.Duration(f), true
 }

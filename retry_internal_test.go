@@ -34,7 +34,7 @@ func TestTransportReplaysABodyWithoutGetBody(t *testing.T) {
 		})
 		cfg := defaultConfig()
 		cfg.limiter = nil
-		tr := &transport{base: base, cfg: &cfg, auth: &authorizer{ts: staticToken("t")}, baseHost: cfg.baseURL.Host}
+		tr := testTransport(&cfg, base)
 		req, err := http.NewRequest(http.MethodPut, DefaultBaseURL+"/x", io.NopCloser(strings.NewReader(`{"a":1}`)))
 		if err != nil {
 			t.Fatal(err)
@@ -51,12 +51,13 @@ func TestTransportReplaysABodyWithoutGetBody(t *testing.T) {
 }
 
 // A POST that did not come through a Client method is not idempotent, so a
-// 500 is not retried; a PUT is.
+// 500 is not retried and its outcome is unknown; a PUT is retried.
 func TestTransportIdempotencyByMethod(t *testing.T) {
 	for _, tc := range []struct {
-		method string
-		want   int
-	}{{http.MethodPost, 1}, {http.MethodPut, 3}} {
+		method  string
+		want    int
+		unknown bool
+	}{{http.MethodPost, 1, true}, {http.MethodPut, 3, false}} {
 		synctest.Test(t, func(t *testing.T) {
 			n := 0
 			base := roundTripper(func(r *http.Request) (*http.Response, error) {
@@ -64,16 +65,27 @@ func TestTransportIdempotencyByMethod(t *testing.T) {
 				return &http.Response{StatusCode: 500, Header: http.Header{}, Body: http.NoBody}, nil
 			})
 			cfg := defaultConfig()
-			tr := &transport{base: base, cfg: &cfg, auth: &authorizer{ts: staticToken("t")}, baseHost: cfg.baseURL.Host}
+			tr := testTransport(&cfg, base)
 			req, _ := http.NewRequest(tc.method, DefaultBaseURL+"/x", nil)
-			if _, err := tr.RoundTrip(req); err != nil {
-				t.Fatal(err)
+			_, err := tr.RoundTrip(req)
+			var unknown *UnknownOutcomeError
+			var apiErr *APIError
+			if errors.As(err, &unknown) != tc.unknown || !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
+				t.Errorf("%s: err = %v, want a 500 (unknown outcome: %v)", tc.method, err, tc.unknown)
 			}
 			if n != tc.want {
 				t.Errorf("%s: %d attempts, want %d", tc.method, n, tc.want)
 			}
 		})
 	}
+}
+
+// testTransport is the client's transport over base, with a static token.
+func testTransport(cfg *config, base http.RoundTripper) *transport {
+	red := &redactor{}
+	t := newTransport(cfg, newCredentials(staticToken("t"), false, red), red)
+	t.base = base
+	return t
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)

@@ -330,7 +330,7 @@ func TestRetry429DailyBudgetFailsAtOnce(t *testing.T) {
 		if !errors.As(err, &rlErr) {
 			t.Fatalf("err = %v, want *RateLimitError", err)
 		}
-		if !rlErr.Daily || rlErr.StatusCode != 429 || rlErr.RateLimit.DailyLimit != 200000 || rlErr.RateLimit.DailyRemaining != 0 {
+		if !rlErr.Daily || rlErr.APIError.StatusCode != 429 || rlErr.RateLimit.DailyLimit != 200000 || rlErr.RateLimit.DailyRemaining != 0 {
 			t.Errorf("RateLimitError = %+v / %+v, want daily, 429, 200000 limit, 0 left", rlErr, rlErr.RateLimit)
 		}
 		// The bubble's clock starts at midnight UTC: a full day to wait.
@@ -615,24 +615,43 @@ func TestRetryUnusableAnswers(t *testing.T) {
 	}
 }
 
-// Row 11.
+// A gateway's HTML page is an *APIError with the page as body. A 502 may
+// follow an upstream that applied the request, so only a call with an id is
+// retried.
 func TestRetryHTML502(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		page := "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
-		w := newWorld(t, reply(502, "text/html", page))
-		_, err := w.upsert(context.Background(), minimal())
-		var apiErr *leadway.APIError
-		if !errors.As(err, &apiErr) {
-			t.Fatalf("err = %v, want *APIError", err)
-		}
-		if apiErr.StatusCode != 502 || string(apiErr.Body) != page || apiErr.Messages != nil || apiErr.Attempts != 3 {
-			t.Errorf("APIError = %+v, want 502 with the page as body after 3 attempts", apiErr)
-		}
-		if want := "leadway: 502 Bad Gateway (74-byte text/html body) after 3 attempts"; err.Error() != want {
-			t.Errorf("error = %q, want %q", err, want)
-		}
-		w.wantHits(3)
-		w.assertSameBodies()
+	page := "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+	t.Run("with id", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			w := newWorld(t, reply(502, "text/html", page))
+			_, err := w.upsert(context.Background(), withID())
+			var apiErr *leadway.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want *APIError", err)
+			}
+			if apiErr.StatusCode != 502 || string(apiErr.Body) != page || apiErr.Messages != nil || apiErr.Attempts != 3 {
+				t.Errorf("APIError = %+v, want 502 with the page as body after 3 attempts", apiErr)
+			}
+			if want := "leadway: 502 Bad Gateway (74-byte text/html body) after 3 attempts"; err.Error() != want {
+				t.Errorf("error = %q, want %q", err, want)
+			}
+			w.wantHits(3)
+			w.assertSameBodies()
+		})
+	})
+	t.Run("without id", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			w := newWorld(t, reply(502, "text/html", page))
+			_, err := w.upsert(context.Background(), minimal())
+			var unknown *leadway.UnknownOutcomeError
+			var apiErr *leadway.APIError
+			if !errors.As(err, &unknown) || !errors.As(err, &apiErr) || string(apiErr.Body) != page || apiErr.Attempts != 1 {
+				t.Fatalf("err = %v, want *UnknownOutcomeError wrapping the 502 page", err)
+			}
+			if want := "leadway: outcome unknown, the opportunity may have been written (check before sending again without an id): 502 Bad Gateway (74-byte text/html body)"; err.Error() != want {
+				t.Errorf("error = %q, want %q", err, want)
+			}
+			w.wantHits(1)
+		})
 	})
 }
 

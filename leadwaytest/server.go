@@ -109,10 +109,12 @@ func (s *Server) Close() {
 	})
 }
 
-// Client returns a leadway client pointed at the fake with its token. opts
-// come after those two, so they can override them.
+// Client returns a leadway client pointed at the fake with its token, and
+// with the client's own rate limiter off, so that tests are not paced: the
+// fake still enforces its budget and answers 429. opts come after these,
+// so they can override them; pass leadway.WithRateLimiter to test pacing.
 func (s *Server) Client(opts ...leadway.Option) (*leadway.Client, error) {
-	return leadway.New(s.Token, append([]leadway.Option{leadway.WithBaseURL(s.URL)}, opts...)...)
+	return leadway.New(s.Token, append([]leadway.Option{leadway.WithBaseURL(s.URL), leadway.WithoutRateLimiter()}, opts...)...)
 }
 
 // quotaKey carries a request's rate figures to the handler of the generated
