@@ -122,3 +122,16 @@ func ExampleClient_Upsert_errors() {
 	// invalid: pipelineId is required
 	// refused: 401 [Invalid token]
 }
+
+// A limiter may stop a call before anything is sent, for example when the
+// day's budget is spent. The error is still a *RateLimitError, with no
+// APIError inside.
+func ExampleRateLimitError_nothingSent() {
+	err := &leadway.RateLimitError{Daily: true, RetryAfter: 90 * time.Minute}
+	fmt.Println(err, err.Attempts, err.Unwrap() == nil)
+	var apiErr *leadway.APIError
+	fmt.Println(errors.As(err, &apiErr))
+	// Output:
+	// leadway: rate limited: daily budget used up; try again in 1h30m0s; nothing was sent 0 true
+	// false
+}
