@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/leadwaycrm/leadway"
 )
@@ -66,24 +65,14 @@ func dryRun(ctx context.Context, e env, token string, req leadway.UpsertRequest,
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	// The client's own redaction, as in its logs and errors.
+	header := client.Redact(capture.req.Header)
 	for _, k := range keys {
-		for _, v := range capture.req.Header[k] {
-			fmt.Fprintf(&b, "%s: %s\n", k, redact(k, v))
+		for _, v := range header[k] {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", capture.body)
 	_, _ = e.stdout.Write(b.Bytes())
 	return exitOK
-}
-
-// redact hides credentials, keeping the scheme so the header's shape shows.
-func redact(key, value string) string {
-	switch http.CanonicalHeaderKey(key) {
-	case "Authorization", "Proxy-Authorization", "Cookie":
-		if scheme, _, ok := strings.Cut(value, " "); ok {
-			return scheme + " REDACTED"
-		}
-		return "REDACTED"
-	}
-	return value
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,7 +18,8 @@ import (
 const upsertUsage = `Usage: leadway upsert [flags]
 
 Creates an opportunity, or updates the one --id names, and prints the API's
-answer as JSON: {"new": true|false, "opportunity": {...}}.
+answer as it came, as JSON: {"new": true|false, "opportunity": {...}}, with
+any field the server adds.
 
 The opportunity comes from the field flags, or whole from --data as a JSON
 object of the request's shape (unknown fields are refused), for example:
@@ -26,8 +28,9 @@ object of the request's shape (unknown fields are refused), for example:
 Followers left out are sent as [] with "add", which changes nothing.
 
 The token is read from LEADWAY_TOKEN only. Exit codes: 0 ok, 2 usage or
-validation, 3 API refusal (4xx), 4 rate limited, 5 network or server
-(see leadway --help).
+validation, 3 API refusal (4xx), 4 rate limited, 5 network or server; 5 also
+when a create may have been applied (a timeout or a gateway error): look the
+opportunity up before sending again (see leadway --help).
 
 Flags:
 `
@@ -64,7 +67,7 @@ func newUpsertFlags() *upsertFlags {
 	fs.StringVar(&f.data, "data", "", "the whole request as JSON: `@file`, - for stdin, or the JSON itself")
 	fs.StringVar(&f.baseURL, "base-url", "", "API base `URL` (default $LEADWAY_BASE_URL, else "+leadway.DefaultBaseURL+")")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the request that would be sent, with the token redacted, and send nothing")
-	fs.IntVar(&f.maxRetries, "max-retries", leadway.DefaultMaxRetries, "retries after 429, 502-504 and other safe-to-repeat failures; 0 turns them off")
+	fs.IntVar(&f.maxRetries, "max-retries", leadway.DefaultMaxRetries, "retries after 429, 503 and other safe-to-repeat failures (502 and 504 only with --id); 0 turns them off")
 	fs.DurationVar(&f.timeout, "timeout", time.Minute, "give up after this long, retries included; 0 waits forever")
 
 	fs.StringVar(&f.id, "id", "", "`ID` of the opportunity to update; leave out to create one")
@@ -136,7 +139,9 @@ func runUpsert(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	if err := writeJSON(e.stdout, res); err != nil {
+	// The server's answer as it came, fields beyond the contract included;
+	// only its layout is indented.
+	if err := writeRaw(e.stdout, res.Raw); err != nil {
 		report(e, err)
 		return exitFailure
 	}
@@ -226,6 +231,18 @@ func writeJSON(w io.Writer, v any) error {
 		return err
 	}
 	_, err = fmt.Fprintf(w, "%s\n", data)
+	return err
+}
+
+// writeRaw prints a JSON document indented, without decoding it, so that
+// every field and number stays as the server wrote it.
+func writeRaw(w io.Writer, raw []byte) error {
+	var b bytes.Buffer
+	if err := json.Indent(&b, raw, "", "  "); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
 	return err
 }
 
