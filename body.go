@@ -45,9 +45,10 @@ func readBody(body io.Reader, length, limit int64) (*bufferedBody, error) {
 	var err error
 	truncated := false
 	for {
-		if len(data) == cap(data) {
-			// Full: look for one more byte before growing, so that a body
-			// of exactly the announced length costs one allocation.
+		if len(data) == cap(data) || int64(len(data)) >= limit {
+			// Full, or at the limit: look for one more byte before growing,
+			// so that a body of exactly the announced length costs one
+			// allocation and one past the limit is found.
 			var probe [1]byte
 			n, rerr := io.ReadAtLeast(body, probe[:], 1)
 			if n == 0 {
