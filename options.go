@@ -60,7 +60,8 @@ func defaultConfig() config {
 
 // WithBaseURL sends requests to another host, such as a white-label domain,
 // a proxy or a test server. A path prefix is kept, with or without a
-// trailing slash. Plain http is refused for hosts other than loopback unless
+// trailing slash, escaping included. User info, a query or a fragment is
+// refused, and the error shows none of them. Plain http is refused for hosts other than loopback unless
 // [WithInsecureHTTP] is given. Default: [DefaultBaseURL].
 func WithBaseURL(rawURL string) Option {
 	return func(c *config) error {
@@ -108,8 +109,11 @@ func redactURL(u *url.URL) string {
 
 // WithHTTPClient sends requests through hc. Its Transport (for tracing or a
 // proxy), Timeout, Jar and CheckRedirect are kept; the client's retries,
-// rate limiting, body limit and logging run on top of its Transport.
-// Default: a client of its own with a tuned copy of [http.DefaultTransport].
+// rate limiting, body limit and logging run on top of its Transport, which
+// [Client.CloseIdleConnections] leaves alone since it may be shared.
+// Default: a client of its own with a tuned copy of [http.DefaultTransport],
+// or http.DefaultTransport itself when it has been replaced by something
+// other than an *http.Transport.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -150,13 +154,17 @@ func WithUserAgent(ua string) Option {
 //
 // What is retried: a connection that failed before the request was written;
 // 429 (after the Retry-After, Retry-After-Ms or X-RateLimit-Interval-Milliseconds
-// wait, never when the daily budget is used up); 502, 503 and 504. Failures
-// after which the server may have applied the upsert (a timeout or a reset
-// once the request was sent, or a 500) are retried only when the request
-// carries an opportunity id, which makes the upsert idempotent; otherwise
-// they end the call with an [*UnknownOutcomeError]. Other waits back off
-// exponentially from 500ms to 8s, with jitter. A 401 is retried once, apart from
-// this budget, when a token source hands out a different token.
+// wait, never when the daily budget is used up); and 503, which says the
+// request was not taken on. Failures after which the server may have applied
+// the upsert (a timeout or a reset once the request was sent, or a 5xx
+// other than 503, since a gateway may answer 502 or 504 after the API
+// applied it) are retried only when the request carries an opportunity id,
+// which makes the upsert idempotent (500, 502 and 504, or no answer);
+// without an id they end the call with an [*UnknownOutcomeError] after one
+// request. Nothing below the client replays a request without an id: it
+// reaches net/http without GetBody. Other waits back off exponentially from
+// 500ms to 8s, with jitter. A 401 is retried once, apart from this budget,
+// when a token source hands out a different token.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 || n > 10 {
@@ -168,8 +176,10 @@ func WithMaxRetries(n int) Option {
 }
 
 // WithMaxRetryWait caps every wait between attempts, so that a huge or hostile
-// Retry-After cannot stall a caller. The context's deadline also cuts a wait
-// short. Default: [DefaultMaxRetryWait].
+// Retry-After cannot stall a caller. It caps the rate limiter's wait before a
+// retry too: when the limiter would hold the retry longer, the call ends
+// with a [*RateLimitError] whose RetryAfter says how long. The context's
+// deadline also cuts a wait short. Default: [DefaultMaxRetryWait].
 func WithMaxRetryWait(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -194,10 +204,11 @@ func WithAttemptTimeout(d time.Duration) Option {
 	}
 }
 
-// WithMaxResponseBytes caps how much of a response body is read. A larger
-// successful body fails the call with a [*ResponseError] wrapping
-// [ErrResponseTooLarge]; a larger error body is cut. Default:
-// [DefaultMaxResponseBytes] (4 MiB).
+// WithMaxResponseBytes caps how much of a response body is read. Any
+// positive value works, math.MaxInt64 included; memory grows with what
+// arrives, not with an announced Content-Length. A larger successful body
+// fails the call with a [*ResponseError] wrapping [ErrResponseTooLarge]; a
+// larger error body is cut. Default: [DefaultMaxResponseBytes] (4 MiB).
 func WithMaxResponseBytes(n int64) Option {
 	return func(c *config) error {
 		if n <= 0 {
@@ -233,8 +244,9 @@ func WithoutRateLimiter() Option {
 
 // WithLogger logs each attempt at debug level: method, path, status, attempt
 // number, duration, the wait before a retry and its reason, and the
-// rate-limit figures. The Authorization header is never logged. Default: no
-// logging.
+// rate-limit figures. Everything logged passes through the client's
+// redaction: the token never appears, even when a server echoes it.
+// Default: no logging.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
@@ -245,9 +257,11 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithBodyLogging adds request and response bodies and headers, with
-// Authorization redacted, to the debug log of [WithLogger]. Bodies hold
-// customer data, so this is off by default.
+// WithBodyLogging adds request and response bodies and headers to the
+// debug log of [WithLogger]. Credential headers keep only their scheme
+// ("Bearer REDACTED"), and the token is replaced wherever else it appears,
+// also escaped for JSON or a URL: the static token, or the last few a token
+// source handed out. Bodies hold customer data, so this is off by default.
 func WithBodyLogging() Option {
 	return func(c *config) error {
 		c.logBodies = true
