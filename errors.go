@@ -123,6 +123,8 @@ func (e *RateLimitError) Error() string {
 		}
 	case e.held:
 		b.WriteString(": the rate limiter would hold the retry past the retry wait cap")
+	case rl == RateLimit{}:
+		// The zero RateLimit: no answer was read.
 	case rl.Remaining >= 0 || rl.Max >= 0 || rl.Interval > 0:
 		b.WriteString(": ")
 		switch {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,11 +27,11 @@ func startFake(t testing.TB, opts ...leadwaytest.Option) *leadwaytest.Server {
 	return srv
 }
 
-// fakeClient returns a client of srv without the client's own rate limiter,
-// so that nothing waits unless a test asks for it; opts come after.
+// fakeClient returns srv.Client, which has the client's own rate limiter
+// off, so that nothing waits unless a test asks for it.
 func fakeClient(t testing.TB, srv *leadwaytest.Server, opts ...leadway.Option) *leadway.Client {
 	t.Helper()
-	c, err := srv.Client(append([]leadway.Option{leadway.WithoutRateLimiter()}, opts...)...)
+	c, err := srv.Client(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,15 +247,29 @@ func TestFakeRateLimitSurfacesAsRateLimitError(t *testing.T) {
 		}
 	})
 	t.Run("burst is retried after the announced window", func(t *testing.T) {
-		srv := startFake(t, leadwaytest.WithRateLimit(1, 20*time.Millisecond))
-		client := fakeClient(t, srv)
+		// The fake's clock moves past the window when its 429 goes by, so
+		// the retry lands in a fresh window however slow the machine is.
+		var mu sync.Mutex
+		now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		srv := startFake(t, leadwaytest.WithRateLimit(1, 20*time.Millisecond), leadwaytest.WithClock(clock))
+		tick := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := http.DefaultTransport.RoundTrip(r)
+			if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+				mu.Lock()
+				now = now.Add(20 * time.Millisecond)
+				mu.Unlock()
+			}
+			return resp, err
+		})
+		client := fakeClient(t, srv, leadway.WithHTTPClient(&http.Client{Transport: tick}))
 		for range 2 {
 			if _, err := client.Upsert(t.Context(), minimal()); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if st := srv.Stats(); st.Created != 2 || st.RateLimited > 1 {
-			t.Errorf("stats = %+v", st)
+		if st := srv.Stats(); st.Requests != 3 || st.Created != 2 || st.RateLimited != 1 {
+			t.Errorf("stats = %+v, want 3 requests: 2 creates and the 429 between them", st)
 		}
 	})
 }

@@ -771,3 +771,43 @@ func TestFiguresFromAnotherHostAreNotObserved(t *testing.T) {
 
 var _ = httptest.NewServer
 var _ = json.Marshal
+
+// stopLimiter refuses at once, as the Limiter contract allows: the day's
+// budget is spent, or the next slot lies past the context's deadline.
+type stopLimiter struct{ err error }
+
+func (l stopLimiter) Wait(context.Context, string) error { return l.err }
+func (l stopLimiter) Observe(string, leadway.RateLimit)  {}
+
+func TestLimiterRefusalBeforeSendingIsPassedOn(t *testing.T) {
+	daily := &leadway.RateLimitError{Daily: true, RetryAfter: 5 * time.Hour}
+	slot := fmt.Errorf("%w: %w", &leadway.RateLimitError{RetryAfter: 3 * time.Second}, context.DeadlineExceeded)
+	for _, tc := range []struct {
+		name     string
+		err      error
+		want     string
+		deadline bool
+	}{
+		{"daily stop", daily, "leadway: rate limited: daily budget used up; try again in 5h0m0s; nothing was sent", false},
+		{"slot past the deadline", slot, "leadway: rate limited; try again in 3s; nothing was sent: context deadline exceeded", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, ok200, leadway.WithRateLimiter(stopLimiter{tc.err}))
+				_, err := w.upsert(context.Background(), minimal())
+				var rlErr *leadway.RateLimitError
+				if !errors.As(err, &rlErr) || rlErr.APIError != nil || rlErr.Attempts != 0 || err.Error() != tc.want {
+					t.Fatalf("err = %q, want %q with nothing sent", err, tc.want)
+				}
+				if errors.Is(err, context.DeadlineExceeded) != tc.deadline {
+					t.Errorf("errors.Is(err, DeadlineExceeded) = %v, want %v", !tc.deadline, tc.deadline)
+				}
+				var apiErr *leadway.APIError
+				if errors.As(err, &apiErr) {
+					t.Errorf("err = %v matches *APIError, but nothing was sent", err)
+				}
+				w.wantHits(0)
+			})
+		})
+	}
+}
