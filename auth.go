@@ -14,8 +14,9 @@ import (
 // token or a token source, and tells the redactor every token it hands out.
 type credentials struct {
 	ts          oauth2.TokenSource
-	refreshable bool     // a token source, which may hand out a new token after a 401
-	static      []string // the header value of a static token, built once
+	fetchCtx    func(context.Context) (*oauth2.Token, error) // a context-aware source, instead of ts
+	refreshable bool                                         // a token source, which may hand out a new token after a 401
+	static      []string                                     // the header value of a static token, built once
 	redact      *redactor
 
 	mu       sync.Mutex
@@ -30,13 +31,14 @@ type tokenFetch struct {
 	err    error
 }
 
-func newCredentials(ts oauth2.TokenSource, refreshable bool, red *redactor) *credentials {
-	c := &credentials{ts: ts, refreshable: refreshable, redact: red}
-	if st, ok := ts.(staticToken); ok {
+// useRedactor tells the redactor of the static token, and of every token
+// handed out from now on.
+func (c *credentials) useRedactor(red *redactor) {
+	c.redact = red
+	if st, ok := c.ts.(staticToken); ok {
 		c.static = []string{"Bearer " + string(st)}
 		red.remember(string(st))
 	}
-	return c
 }
 
 // header returns the Authorization value for the next attempt. A token
@@ -46,6 +48,9 @@ func newCredentials(ts oauth2.TokenSource, refreshable bool, red *redactor) *cre
 func (c *credentials) header(ctx context.Context) (string, error) {
 	if c.static != nil {
 		return c.static[0], nil
+	}
+	if c.fetchCtx != nil {
+		return c.use(c.fetchCtx(ctx))
 	}
 	if ctx.Done() == nil {
 		return c.fetch()
@@ -73,7 +78,11 @@ func (c *credentials) header(ctx context.Context) (string, error) {
 }
 
 func (c *credentials) fetch() (string, error) {
-	t, err := c.ts.Token()
+	return c.use(c.ts.Token())
+}
+
+// use checks a token from a source and returns its header value.
+func (c *credentials) use(t *oauth2.Token, err error) (string, error) {
 	if err != nil {
 		return "", &tokenSourceError{err}
 	}

@@ -112,7 +112,7 @@ func New(token string, opts ...Option) (*Client, error) {
 	if err := checkToken(token); err != nil {
 		return nil, err
 	}
-	return newClient(staticToken(token), false, opts)
+	return newClient(&credentials{ts: staticToken(token)}, opts)
 }
 
 // NewFromTokenSource returns a client that asks ts for a token before every
@@ -132,10 +132,22 @@ func NewFromTokenSource(ts oauth2.TokenSource, opts ...Option) (*Client, error) 
 	if ts == nil {
 		return nil, fmt.Errorf("%w: nil token source", ErrInvalidToken)
 	}
-	return newClient(ts, true, opts)
+	return newClient(&credentials{ts: ts, refreshable: true}, opts)
 }
 
-func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client, error) {
+// NewFromTokenFunc is [NewFromTokenSource] for a token source that takes a
+// context, such as one that reads a secret store: fetch is called before
+// every attempt with the call's context, so a context that ends stops the
+// fetch itself. After a 401 the client calls it again and, when it returns
+// a different token, retries once.
+func NewFromTokenFunc(fetch func(ctx context.Context) (*oauth2.Token, error), opts ...Option) (*Client, error) {
+	if fetch == nil {
+		return nil, fmt.Errorf("%w: nil token func", ErrInvalidToken)
+	}
+	return newClient(&credentials{fetchCtx: fetch, refreshable: true}, opts)
+}
+
+func newClient(creds *credentials, opts []Option) (*Client, error) {
 	cfg := defaultConfig()
 	for _, opt := range opts {
 		if err := opt(&cfg); err != nil {
@@ -147,7 +159,8 @@ func newClient(ts oauth2.TokenSource, refreshable bool, opts []Option) (*Client,
 	}
 	red := &redactor{}
 	c := &Client{cfg: cfg, redact: red}
-	c.tr = newTransport(&c.cfg, newCredentials(ts, refreshable, red), red)
+	creds.useRedactor(red)
+	c.tr = newTransport(&c.cfg, creds, red)
 	// Shared, capacity-one header values: Set replaces them and Add copies,
 	// so no request can write into another's.
 	version, userAgent := []string{cfg.apiVersion}, []string{cfg.userAgent}

@@ -811,3 +811,64 @@ func TestLimiterRefusalBeforeSendingIsPassedOn(t *testing.T) {
 		})
 	}
 }
+
+func TestTokenFuncGetsTheCallsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var fetches atomic.Int32
+		fetch := func(ctx context.Context) (*oauth2.Token, error) {
+			if fetches.Add(1) == 1 {
+				return &oauth2.Token{AccessToken: "tok-1"}, nil
+			}
+			select { // a slow secret store
+			case <-time.After(time.Hour):
+				return &oauth2.Token{AccessToken: "tok-2"}, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		var seen atomic.Value
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			seen.Store(r.Header.Get("Authorization"))
+			return &http.Response{StatusCode: 200, Request: r, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(createdJSON))}, nil
+		})
+		c, err := leadway.NewFromTokenFunc(fetch, leadway.WithHTTPClient(&http.Client{Transport: rt}), leadway.WithoutRateLimiter())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Upsert(context.Background(), minimal()); err != nil || seen.Load() != "Bearer tok-1" {
+			t.Fatalf("Upsert = %v with %q, want success with tok-1", err, seen.Load())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err = c.Upsert(ctx, minimal())
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 50*time.Millisecond {
+			t.Errorf("err = %v after %s, want DeadlineExceeded at 50ms", err, time.Since(start))
+		}
+		if _, err := leadway.NewFromTokenFunc(nil); !errors.Is(err, leadway.ErrInvalidToken) {
+			t.Errorf("nil func: err = %v, want ErrInvalidToken", err)
+		}
+	})
+}
+
+type emptySource struct{}
+
+func (emptySource) Token() (*oauth2.Token, error) { return &oauth2.Token{AccessToken: ""}, nil }
+
+func TestEmptyTokenFromASourceIsRefusedLikeAStaticOne(t *testing.T) {
+	var sent atomic.Int32
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent.Add(1)
+		return nil, errors.New("unexpected request")
+	})
+	c, err := leadway.NewFromTokenSource(emptySource{}, leadway.WithHTTPClient(&http.Client{Transport: rt}), leadway.WithoutRateLimiter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Upsert(context.Background(), minimal())
+	_, staticErr := leadway.New("")
+	if !errors.Is(err, leadway.ErrInvalidToken) || !strings.HasPrefix(err.Error(), staticErr.Error()) || sent.Load() != 0 {
+		t.Errorf("err = %v after %d requests, want %q and nothing sent", err, sent.Load(), staticErr)
+	}
+}

@@ -83,7 +83,9 @@ func TestTransportIdempotencyByMethod(t *testing.T) {
 // testTransport is the client's transport over base, with a static token.
 func testTransport(cfg *config, base http.RoundTripper) *transport {
 	red := &redactor{}
-	t := newTransport(cfg, newCredentials(staticToken("t"), false, red), red)
+	creds := &credentials{ts: staticToken("t")}
+	creds.useRedactor(red)
+	t := newTransport(cfg, creds, red)
 	t.base = base
 	return t
 }
