@@ -872,3 +872,23 @@ func TestEmptyTokenFromASourceIsRefusedLikeAStaticOne(t *testing.T) {
 		t.Errorf("err = %v after %d requests, want %q and nothing sent", err, sent.Load(), staticErr)
 	}
 }
+
+// A retry that the limiter cannot fit before the caller's deadline ends
+// with the deadline and the last answer, not with a "nothing sent" error.
+func TestLimiterRefusalBeforeARetryKeepsTheLastAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim := &slotLimiter{wait: 3 * time.Second}
+		w := newWorld(t, withHeaders(rate429("0", "150000"), "Retry-After-Ms", "10"), leadway.WithRateLimiter(lim))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := w.upsert(ctx, minimal())
+		var rlErr *leadway.RateLimitError
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &rlErr) || rlErr.APIError == nil || rlErr.Attempts != 1 {
+			t.Fatalf("err = %v, want DeadlineExceeded and the last 429", err)
+		}
+		if !strings.Contains(err.Error(), "the next slot, in 3s, is past the context deadline") || strings.Contains(err.Error(), "nothing was sent") {
+			t.Errorf("err = %q, want the limiter's wait, and no claim that nothing was sent", err)
+		}
+		w.wantHits(1)
+	})
+}

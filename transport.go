@@ -148,6 +148,10 @@ func (t *transport) waitTurn(ctx context.Context, cs *callState, a attempt) erro
 				return err // nothing was sent; the error says so
 			case capped && ctx.Err() == nil && (isRLE || errors.Is(err, context.DeadlineExceeded)):
 				return t.heldByLimiter(cs, a, rle)
+			case isRLE:
+				// The caller's deadline comes first. Its "nothing was sent"
+				// would be wrong after an attempt, so only its wait is kept.
+				err = fmt.Errorf("the next slot, in %s, is past the context deadline: %w", rle.RetryAfter, context.DeadlineExceeded)
 			}
 			return t.stopBefore(cs, a, fmt.Errorf("leadway: waiting for the rate limiter: %w", err))
 		}
