@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -768,9 +766,6 @@ func TestFiguresFromAnotherHostAreNotObserved(t *testing.T) {
 		}
 	})
 }
-
-var _ = httptest.NewServer
-var _ = json.Marshal
 
 // stopLimiter refuses at once, as the Limiter contract allows: the day's
 // budget is spent, or the next slot lies past the context's deadline.
