@@ -99,8 +99,14 @@ func (e *RateLimitError) Error() string {
 		figure(rl.Remaining), figure(rl.Max), rl.Interval, attempts, e.RetryAfter.Round(time.Millisecond))
 }
 
-// Unwrap returns the underlying [*APIError].
-func (e *RateLimitError) Unwrap() error { return e.APIError }
+// Unwrap returns the underlying [*APIError], or nil for a refusal that
+// came from the limiter, with no answer behind it.
+func (e *RateLimitError) Unwrap() error {
+	if e.APIError == nil {
+		return nil
+	}
+	return e.APIError
+}
 
 // UnknownOutcomeError reports a failure after the request reached the server,
 // such as a timeout waiting for the answer, a connection reset while reading
