@@ -204,11 +204,11 @@ type Limiter struct {
 	// The figures responses announced, which tighten cfg's budget.
 	announced atomic.Pointer[budget]
 
-	mu       sync.Mutex
-	down     bool      // on the fallback
-	retryAt  time.Time // when to try Redis again
-	trying   bool      // a call is trying Redis
-	probes   map[string]bool
+	mu      sync.Mutex
+	down    bool      // on the fallback
+	retryAt time.Time // when to try Redis again
+	trying  bool      // a call is trying Redis
+	probes  map[string]bool
 }
 
 type budget struct {
