@@ -20,11 +20,11 @@ generate-check:
 	@git diff --exit-code --stat -- gen leadwaytest || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain -- gen leadwaytest)" || { git status --porcelain -- gen leadwaytest >&2; echo "generate left untracked or changed files" >&2; exit 1; }
 
-## deps-check: importers of package leadway must not compile the generator or kin-openapi
+## deps-check: importers of package leadway must not compile the generator, kin-openapi, go-redis or cobra
 deps-check:
-	@bad="$$($(GO) list -deps . | grep -E 'oapi-codegen/oapi-codegen|kin-openapi|nethttp-middleware' || true)"; \
+	@bad="$$($(GO) list -deps . | grep -E 'oapi-codegen/oapi-codegen|kin-openapi|nethttp-middleware|redis|spf13/cobra' || true)"; \
 	if [ -n "$$bad" ]; then echo "package leadway pulls in:" >&2; echo "$$bad" >&2; exit 1; fi; \
-	echo "deps-check: package leadway imports neither oapi-codegen nor kin-openapi"
+	echo "deps-check: package leadway imports none of oapi-codegen, kin-openapi, go-redis, cobra"
 
 ## test: all tests under the race detector
 test:

@@ -161,7 +161,8 @@ func roundWait(d time.Duration) time.Duration {
 	return d.Round(time.Millisecond)
 }
 
-// Unwrap returns the underlying [*APIError], or nil when nothing was sent.
+// Unwrap returns the underlying [*APIError], or nil for a refusal that
+// came from the limiter, with no answer behind it.
 func (e *RateLimitError) Unwrap() error {
 	if e.APIError == nil {
 		return nil

@@ -75,7 +75,7 @@ func TestStalledDialIsRetried(t *testing.T) {
 func TestLimiterWaitBeforeRetryKeepsTheLastError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		busy := withHeaders(reply(503, "text/plain", "busy"), "Retry-After", "0")
-		w := newWorld(t, busy, leadway.WithRateLimiter(leadway.NewLimiter(2, time.Second)))
+		w := newWorld(t, busy, leadway.WithRateLimiter(leadway.NewLimiter(1, time.Second)))
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		_, err := w.upsert(ctx, minimal())

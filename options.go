@@ -54,7 +54,7 @@ func defaultConfig() config {
 		maxRetryWait:     DefaultMaxRetryWait,
 		attemptTimeout:   DefaultAttemptTimeout,
 		maxResponseBytes: DefaultMaxResponseBytes,
-		limiter:          NewLimiter(defaultBurstMax, defaultBurstInterval),
+		limiter:          newAdaptiveLimiter(),
 	}
 }
 

@@ -32,6 +32,7 @@ type config struct {
 	rateMax  int
 	interval time.Duration
 	daily    int
+	window   WindowModel
 	now      func() time.Time
 	logger   *slog.Logger
 }
@@ -79,7 +80,7 @@ func WithToken(token string) Option {
 }
 
 // WithRateLimit sets the burst budget of each location: max requests per
-// fixed window of interval. Tests of rate limiting use a small max and a
+// window of interval, counted as [WithWindow] says. Tests of rate limiting use a small max and a
 // long interval, so that the window never rolls over during the test.
 // Default: [DefaultRateMax] per [DefaultRateInterval].
 func WithRateLimit(max int, interval time.Duration) Option {
@@ -91,6 +92,18 @@ func WithRateLimit(max int, interval time.Duration) Option {
 			return fmt.Errorf("leadwaytest: rate limit interval %s: must be at least 1ms", interval)
 		}
 		c.rateMax, c.interval = max, interval
+		return nil
+	}
+}
+
+// WithWindow sets how the burst budget of [WithRateLimit] is counted:
+// [FixedWindow] (the default) or [SlidingWindow].
+func WithWindow(m WindowModel) Option {
+	return func(c *config) error {
+		if m != FixedWindow && m != SlidingWindow {
+			return fmt.Errorf("leadwaytest: unknown %s", m)
+		}
+		c.window = m
 		return nil
 	}
 }

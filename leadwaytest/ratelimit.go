@@ -1,6 +1,7 @@
 package leadwaytest
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,21 +11,62 @@ import (
 
 const day = 24 * time.Hour
 
-// budget keeps the fixed-window rate budgets of every location. The Server's
-// mutex guards it.
+// WindowModel is how the fake counts a location's burst budget. The vendor
+// documents "100 requests per 10 seconds" without saying which it means,
+// so a client that must never draw a 429 should pass against both.
+type WindowModel int
+
+const (
+	// FixedWindow counts requests in consecutive windows: a window starts
+	// with the first request after the previous one ended (never at a
+	// wall-clock boundary, so tests are not at the mercy of when they run)
+	// and admits max requests. A burst at the end of one window and another
+	// at the start of the next both pass. The default.
+	FixedWindow WindowModel = iota
+	// SlidingWindow admits a request when fewer than max were admitted in
+	// the interval before it, so no window of that length at any alignment
+	// holds more than max. The stricter model.
+	SlidingWindow
+)
+
+// String returns "fixed" or "sliding", the names leadway fake's --window
+// flag takes.
+func (m WindowModel) String() string {
+	switch m {
+	case FixedWindow:
+		return "fixed"
+	case SlidingWindow:
+		return "sliding"
+	}
+	return "WindowModel(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ParseWindowModel reads "fixed" or "sliding".
+func ParseWindowModel(s string) (WindowModel, error) {
+	switch s {
+	case "fixed":
+		return FixedWindow, nil
+	case "sliding":
+		return SlidingWindow, nil
+	}
+	return 0, fmt.Errorf("leadwaytest: window model %q: want fixed or sliding", s)
+}
+
+// budget keeps the rate budgets of every location. The Server's mutex
+// guards it.
 type budget struct {
 	max      int
 	interval time.Duration
 	daily    int
+	model    WindowModel
 	windows  map[string]*window
 }
 
-// window is one location's use of its budgets. Each window starts with the
-// first request after the previous one ended, never at a wall-clock boundary,
-// so tests are not at the mercy of when they run.
+// window is one location's use of its budgets.
 type window struct {
-	start    time.Time
-	used     int
+	start    time.Time // FixedWindow: when the current window began
+	used     int       // FixedWindow: requests admitted in it
+	admitted []time.Time
 	dayStart time.Time
 	dayUsed  int
 }
@@ -34,8 +76,8 @@ type quota struct {
 	max, remaining, intervalMS, daily, dailyRemaining int
 }
 
-func newBudget(max int, interval time.Duration, daily int) budget {
-	return budget{max: max, interval: interval, daily: daily, windows: make(map[string]*window)}
+func newBudget(max int, interval time.Duration, daily int, model WindowModel) budget {
+	return budget{max: max, interval: interval, daily: daily, model: model, windows: make(map[string]*window)}
 }
 
 // take charges one request to key's budgets, when both have room, and
@@ -46,16 +88,31 @@ func (b *budget) take(key string, now time.Time) (quota, bool) {
 		w = &window{start: now, dayStart: now}
 		b.windows[key] = w
 	}
-	if now.Sub(w.start) >= b.interval {
-		w.start, w.used = now, 0
-	}
 	if now.Sub(w.dayStart) >= day {
 		w.dayStart, w.dayUsed = now, 0
+	}
+	switch b.model {
+	case SlidingWindow:
+		// admitted holds the admission times of the last interval, oldest
+		// first, at most max of them.
+		i := 0
+		for i < len(w.admitted) && now.Sub(w.admitted[i]) >= b.interval {
+			i++
+		}
+		w.admitted = append(w.admitted[:0], w.admitted[i:]...)
+		w.used = len(w.admitted)
+	default:
+		if now.Sub(w.start) >= b.interval {
+			w.start, w.used = now, 0
+		}
 	}
 	allowed := w.used < b.max && w.dayUsed < b.daily
 	if allowed {
 		w.used++
 		w.dayUsed++
+		if b.model == SlidingWindow {
+			w.admitted = append(w.admitted, now)
+		}
 	}
 	return quota{
 		max:            b.max,

@@ -73,7 +73,7 @@ func Start(opts ...Option) (*Server, error) {
 		cfg:    cfg,
 		done:   make(chan struct{}),
 		store:  newStore(),
-		budget: newBudget(cfg.rateMax, cfg.interval, cfg.daily),
+		budget: newBudget(cfg.rateMax, cfg.interval, cfg.daily, cfg.window),
 	}
 	api, err := s.newAPIHandler()
 	if err != nil {

@@ -31,6 +31,7 @@ func runFake(ctx context.Context, args []string, e env) int {
 	rateMax := fs.Int("rate-max", leadwaytest.DefaultRateMax, "requests allowed per location per window")
 	rateInterval := fs.Duration("rate-interval", leadwaytest.DefaultRateInterval, "length of a rate window")
 	daily := fs.Int("daily-limit", leadwaytest.DefaultDailyLimit, "requests allowed per location per day")
+	window := fs.String("window", "fixed", "how the rate window counts: `fixed` or sliding")
 	quiet := fs.Bool("quiet", false, "do not log requests")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -45,9 +46,14 @@ func runFake(ctx context.Context, args []string, e env) int {
 		return fail(e, usageErrorf("fake: unexpected argument %q", fs.Arg(0)))
 	}
 
+	model, err := leadwaytest.ParseWindowModel(*window)
+	if err != nil {
+		return fail(e, usageErrorf("fake: --window: %v (see leadway fake --help)", err))
+	}
 	opts := []leadwaytest.Option{
 		leadwaytest.WithAddr(*addr),
 		leadwaytest.WithRateLimit(*rateMax, *rateInterval),
+		leadwaytest.WithWindow(model),
 		leadwaytest.WithDailyLimit(*daily),
 	}
 	if *token != "" {

@@ -1,0 +1,471 @@
+// Package redislimit shares one rate budget between every process of an
+// app, through Redis. It implements [leadway.Limiter]:
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+//	lim := redislimit.New(rdb, redislimit.WithPrefix("leadway:app-1:"))
+//	client, err := leadway.New(token, leadway.WithRateLimiter(lim))
+//
+// Each call books its slot with one Lua script, run atomically on Redis's
+// own clock (TIME): it checks the location's sliding log of send times,
+// books the earliest slot that keeps every window within the budget, and
+// applies the daily stop. The processes of a fleet thus draw on one budget
+// per location, whatever their number, with the semantics of
+// [leadway.NewLimiter]: a burst of the budget goes out at once, no window
+// ever holds more, callers wait only when they must.
+//
+// # Keys
+//
+// A location's keys are <prefix>{<location>}:log, a sorted set of booked
+// send times, and <prefix>{<location>}:day, the daily stop. They expire on
+// their own (the log a window after its last booking, the stop a day after
+// it ends), so idle locations cost nothing. The braces are a Redis Cluster
+// hash tag: both keys of a location hash to one slot, as the script needs,
+// while locations spread over the cluster. The prefix must therefore hold
+// no braces. Give each app its own prefix: the vendor counts per app and
+// location.
+//
+// # When Redis fails
+//
+// Each call to Redis is bounded by [WithTimeout] (100ms by default), so a
+// slow or unreachable Redis never stalls a caller for longer. When a call
+// fails, the limiter falls back to an in-process [leadway.NewLimiter] at a
+// share of the budget ([WithFallbackShare], a quarter by default: set it to
+// 1/N for N replicas, so that the fleet stays within the budget), logs a
+// warning, and tries Redis again every [WithRetryEvery] (1s by default);
+// the first call that gets through switches back, with an info line. It
+// never switches to the full budget on its own.
+package redislimit
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/leadwaycrm/leadway"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of the options below.
+const (
+	// DefaultPrefix starts every key.
+	DefaultPrefix = "leadway:"
+	// DefaultMax and DefaultInterval are the vendor's burst budget.
+	DefaultMax      = 100
+	DefaultInterval = 10 * time.Second
+	// DefaultFallbackShare is the share of the budget one process uses
+	// while Redis is unreachable.
+	DefaultFallbackShare = 0.25
+	// DefaultTimeout bounds each call to Redis.
+	DefaultTimeout = 100 * time.Millisecond
+	// DefaultRetryEvery is how often a process on the fallback tries
+	// Redis again.
+	DefaultRetryEvery = time.Second
+)
+
+// maxAdaptedInterval bounds the burst window adopted from a response, as in
+// package leadway.
+const maxAdaptedInterval = time.Minute
+
+//go:embed reserve.lua
+var reserveLua string
+
+//go:embed stop.lua
+var stopLua string
+
+var (
+	reserveScript = redis.NewScript(reserveLua)
+	stopScript    = redis.NewScript(stopLua)
+)
+
+// An Option configures a [Limiter]. An invalid option does not panic: every
+// Wait of the limiter returns an error naming it.
+type Option func(*config) error
+
+type config struct {
+	prefix     string
+	max        int
+	interval   time.Duration
+	margin     time.Duration
+	share      float64
+	timeout    time.Duration
+	retryEvery time.Duration
+	logger     *slog.Logger
+}
+
+// WithPrefix sets the prefix of every key, such as "leadway:<app id>:", so
+// that apps sharing a Redis keep their own budgets. It must not contain a
+// brace (see Keys in the package documentation). Default: [DefaultPrefix].
+func WithPrefix(p string) Option {
+	return func(c *config) error {
+		if strings.ContainsAny(p, "{}") {
+			return fmt.Errorf("redislimit: prefix %q: must not contain { or }, which Redis Cluster reads as a hash tag", p)
+		}
+		c.prefix = p
+		return nil
+	}
+}
+
+// WithBudget sets the budget the fleet shares per location: max requests
+// per interval. Figures that responses announce can make it stricter, never
+// looser. Default: the vendor's [DefaultMax] per [DefaultInterval].
+func WithBudget(max int, interval time.Duration) Option {
+	return func(c *config) error {
+		if max <= 0 || interval <= 0 {
+			return fmt.Errorf("redislimit: budget %d per %s: both must be positive", max, interval)
+		}
+		c.max, c.interval = max, interval
+		return nil
+	}
+}
+
+// WithSafetyMargin sets the pause added to each window, which covers the
+// spread between a request leaving and the server counting it; raise it
+// when processes reach the API over paths of very different latency.
+// Default: [leadway.SafetyMargin] of the interval.
+func WithSafetyMargin(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("redislimit: safety margin %s: must not be negative", d)
+		}
+		c.margin = d
+		return nil
+	}
+}
+
+// WithFallbackShare sets the share of the budget this process uses on its
+// own while Redis is unreachable: 1/N for a fleet of N replicas keeps the
+// fleet within the budget. Default: [DefaultFallbackShare].
+func WithFallbackShare(share float64) Option {
+	return func(c *config) error {
+		if !(share > 0 && share <= 1) {
+			return fmt.Errorf("redislimit: fallback share %v: must be above 0 and at most 1", share)
+		}
+		c.share = share
+		return nil
+	}
+}
+
+// WithTimeout bounds each call to Redis; a call that takes longer counts as
+// Redis being unreachable. Default: [DefaultTimeout].
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("redislimit: timeout %s: must be positive", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithRetryEvery sets how often a process on the fallback tries Redis
+// again. Default: [DefaultRetryEvery].
+func WithRetryEvery(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("redislimit: retry interval %s: must be positive", d)
+		}
+		c.retryEvery = d
+		return nil
+	}
+}
+
+// WithLogger sets where the switches to and from the fallback are logged.
+// Default: [slog.Default].
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("redislimit: nil *slog.Logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// Limiter is a [leadway.Limiter] whose state lives in Redis. It is safe for
+// concurrent use.
+type Limiter struct {
+	rdb   redis.UniversalClient
+	cfg   config
+	err   error
+	local leadway.Limiter // the fallback
+	id    string          // this process's mark on its bookings
+	seq   atomic.Uint64
+
+	// The figures responses announced, which tighten cfg's budget.
+	announced atomic.Pointer[budget]
+
+	mu      sync.Mutex
+	down    bool      // on the fallback
+	retryAt time.Time // when to try Redis again
+	trying  bool      // a call is trying Redis
+	probes  map[string]bool
+}
+
+type budget struct {
+	max      int
+	interval time.Duration
+}
+
+// New returns a limiter that keeps its state in rdb. See the package
+// documentation for the keys, the script and what happens when Redis
+// fails.
+func New(rdb redis.UniversalClient, opts ...Option) *Limiter {
+	cfg := config{
+		prefix:     DefaultPrefix,
+		max:        DefaultMax,
+		interval:   DefaultInterval,
+		margin:     -1,
+		share:      DefaultFallbackShare,
+		timeout:    DefaultTimeout,
+		retryEvery: DefaultRetryEvery,
+	}
+	l := &Limiter{rdb: rdb, probes: make(map[string]bool)}
+	for _, opt := range opts {
+		if l.err == nil {
+			l.err = opt(&cfg)
+		}
+	}
+	if rdb == nil && l.err == nil {
+		l.err = errors.New("redislimit: nil Redis client")
+	}
+	if cfg.margin < 0 {
+		cfg.margin = leadway.SafetyMargin(cfg.interval)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	l.cfg = cfg
+	l.local = leadway.NewLimiter(l.fallbackMax(cfg.max), cfg.interval)
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	l.id = hex.EncodeToString(b)
+	return l
+}
+
+// fallbackMax is this process's share of a budget of max, at least one.
+func (l *Limiter) fallbackMax(max int) int {
+	return int(math.Max(1, math.Floor(float64(max)*l.cfg.share)))
+}
+
+// Fallback reports whether the limiter is on its in-process fallback
+// because Redis could not be reached.
+func (l *Limiter) Fallback() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.down
+}
+
+func (l *Limiter) keys(key string) []string {
+	tag := l.cfg.prefix + "{" + key + "}"
+	return []string{tag + ":log", tag + ":day"}
+}
+
+// Wait books a slot for key in Redis and waits for it, or, while Redis is
+// unreachable, waits on the in-process fallback. Its errors are those
+// [leadway.Limiter] documents.
+func (l *Limiter) Wait(ctx context.Context, key string) error {
+	if l.err != nil {
+		return l.err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if l.useRedis() {
+		err, redisErr := l.waitRedis(ctx, key)
+		if redisErr == nil {
+			l.recovered()
+			return err
+		}
+		l.failed(redisErr)
+	}
+	return l.local.Wait(ctx, key)
+}
+
+// useRedis reports whether this call should go to Redis: always when it is
+// up; while it is down, one call every retryEvery tries it.
+func (l *Limiter) useRedis() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.down {
+		return true
+	}
+	if l.trying || time.Now().Before(l.retryAt) {
+		return false
+	}
+	l.trying = true
+	return true
+}
+
+func (l *Limiter) failed(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.trying = false
+	l.retryAt = time.Now().Add(l.cfg.retryEvery)
+	if !l.down {
+		l.down = true
+		l.cfg.logger.Warn("redislimit: Redis unreachable; limiting on this process's share of the budget until it returns",
+			slog.String("error", err.Error()), slog.Float64("share", l.cfg.share))
+	}
+}
+
+func (l *Limiter) recovered() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.trying = false
+	if l.down {
+		l.down = false
+		l.cfg.logger.Info("redislimit: Redis is back; sharing the budget through it again")
+	}
+}
+
+// figures returns the budget to book under: the announced one, or the
+// configured one when none was announced.
+func (l *Limiter) figures() budget {
+	if b := l.announced.Load(); b != nil {
+		return *b
+	}
+	return budget{l.cfg.max, l.cfg.interval}
+}
+
+// call runs fn with a context bounded by the timeout, and returns when fn
+// does or the time is up, whichever comes first: a client without
+// ContextTimeoutEnabled would otherwise wait for its own read timeout
+// (3s by default). fn may then go on in the background until the client
+// gives up; its result is dropped.
+func (l *Limiter) call(ctx context.Context, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		done <- fn(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitRedis books and waits. It returns the caller's result, or a non-nil
+// redisErr when Redis could not be asked (the caller then falls back).
+func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr error) {
+	maxWait := int64(-1)
+	if deadline, ok := ctx.Deadline(); ok {
+		maxWait = max(time.Until(deadline).Microseconds(), 0)
+	}
+	member := l.id + ":" + strconv.FormatUint(l.seq.Add(1), 36)
+	b := l.figures()
+	keys := l.keys(key)
+	var res []int64
+	err = l.call(ctx, func(ctx context.Context) (err error) {
+		res, err = reserveScript.Run(ctx, l.rdb, keys,
+			b.max, b.interval.Microseconds(), l.cfg.max, l.cfg.interval.Microseconds(),
+			l.cfg.margin.Microseconds(), maxWait, member, leadway.DailyProbeLease.Microseconds()).Int64Slice()
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err(), nil
+		}
+		return nil, fmt.Errorf("redislimit: booking a slot: %w", err)
+	}
+	if len(res) < 2 {
+		return nil, fmt.Errorf("redislimit: booking a slot: unexpected reply %v", res)
+	}
+	wait := time.Duration(res[1]) * time.Microsecond
+	switch res[0] {
+	case 1:
+		return &leadway.SlotPastDeadlineError{RateLimitError: &leadway.RateLimitError{RetryAfter: wait}}, nil
+	case 2:
+		return &leadway.RateLimitError{Daily: true, RetryAfter: wait}, nil
+	}
+	if len(res) > 2 && res[2] == 1 {
+		l.mu.Lock()
+		l.probes[key] = true
+		l.mu.Unlock()
+	}
+	if wait <= 0 {
+		return nil, nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil, nil
+	case <-ctx.Done():
+		// Free the slot for others, on a context of its own: the caller's
+		// has ended.
+		_ = l.call(context.WithoutCancel(ctx), func(ctx context.Context) error {
+			return l.rdb.ZRem(ctx, keys[0], member).Err()
+		})
+		return ctx.Err(), nil
+	}
+}
+
+// Observe passes a response's figures on: the announced burst budget
+// tightens the configured one for the whole fleet's bookings from this
+// process; a spent daily budget stops the location in Redis; the answer to
+// this process's daily probe lifts the stop. The fallback sees the same
+// figures, scaled to its share. X-RateLimit-Remaining is not used: every
+// process of the fleet books in the same log, and requests from outside the
+// fleet are the prefix's to avoid.
+func (l *Limiter) Observe(key string, rl leadway.RateLimit) {
+	if l.err != nil || rl == (leadway.RateLimit{}) {
+		return
+	}
+	local := rl
+	local.Remaining = -1
+	if local.Max > 0 {
+		local.Max = l.fallbackMax(local.Max)
+	}
+	l.local.Observe(key, local)
+
+	if rl.Max > 0 && rl.Interval > 0 && rl.Interval <= maxAdaptedInterval {
+		if cur := l.figures(); cur.max != rl.Max || cur.interval != rl.Interval {
+			l.announced.Store(&budget{rl.Max, rl.Interval})
+		}
+	}
+
+	l.mu.Lock()
+	probed := l.probes[key]
+	delete(l.probes, key)
+	down := l.down
+	l.mu.Unlock()
+	if down || (!probed && !rl.DailyExhausted()) {
+		return
+	}
+	keys := l.keys(key)
+	err := l.call(context.Background(), func(ctx context.Context) error {
+		if rl.DailyExhausted() {
+			d := rl.RetryAfter
+			if d < 0 {
+				d = untilMidnightUTC(time.Now())
+			}
+			return stopScript.Run(ctx, l.rdb, keys[1:], d.Microseconds()).Err()
+		}
+		return l.rdb.Del(ctx, keys[1]).Err()
+	})
+	if err != nil {
+		l.failed(fmt.Errorf("redislimit: recording the daily budget: %w", err))
+	}
+}
+
+// untilMidnightUTC estimates when a spent daily budget returns: the vendor
+// does not document when its day rolls over.
+func untilMidnightUTC(now time.Time) time.Duration {
+	now = now.UTC()
+	return time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC).Sub(now)
+}
+
+var _ leadway.Limiter = (*Limiter)(nil)

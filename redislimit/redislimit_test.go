@@ -1,0 +1,296 @@
+package redislimit_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leadwaycrm/leadway"
+	"github.com/leadwaycrm/leadway/redislimit"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func within(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	_ = cancel // ends with the deadline
+	return ctx
+}
+
+func wantSlotPastDeadline(t *testing.T, err error, lo, hi time.Duration) {
+	t.Helper()
+	var rlErr *leadway.RateLimitError
+	if !errors.As(err, &rlErr) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want a *RateLimitError that is also context.DeadlineExceeded", err)
+	}
+	if rlErr.Daily || rlErr.APIError != nil || rlErr.RetryAfter < lo || rlErr.RetryAfter > hi {
+		t.Fatalf("RateLimitError = %+v, want Daily false, no APIError, RetryAfter in [%s, %s]", *rlErr, lo, hi)
+	}
+}
+
+// A burst of the budget is booked without a wait; the next call's slot is a
+// window (plus the margin) after the first, past a short deadline, so it is
+// refused at once. The keys carry the location as a hash tag and expire.
+func TestBurstThenWindow(t *testing.T) {
+	srv := startRedis(t)
+	rdb := srv.Client(t)
+	prefix := uniquePrefix(t)
+	l := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(5, 10*time.Second))
+	for i := range 5 {
+		// A 20ms deadline: any booked wait would be refused.
+		if err := l.Wait(within(20*time.Millisecond), "loc-1"); err != nil {
+			t.Fatalf("call %d of the burst: %v", i, err)
+		}
+	}
+	err := l.Wait(within(time.Second), "loc-1")
+	wantSlotPastDeadline(t, err, 9*time.Second, 10*time.Second+leadway.SafetyMargin(10*time.Second))
+	if err := l.Wait(within(20*time.Millisecond), "loc-2"); err != nil {
+		t.Errorf("another location shares the budget: %v", err)
+	}
+
+	ctx := context.Background()
+	logKey := prefix + "{loc-1}:log"
+	if n, err := rdb.ZCard(ctx, logKey).Result(); err != nil || n != 5 {
+		t.Errorf("ZCARD %s = %d, %v; want the 5 booked sends (the refused call books nothing)", logKey, n, err)
+	}
+	if ttl, err := rdb.PTTL(ctx, logKey).Result(); err != nil || ttl <= 10*time.Second || ttl > 11100*time.Millisecond {
+		t.Errorf("PTTL %s = %s, %v; want a window and a second", logKey, ttl, err)
+	}
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil || len(keys) != 2 {
+		t.Errorf("keys = %q, %v; want the two logs", keys, err)
+	}
+}
+
+func TestOptionsAreChecked(t *testing.T) {
+	srv := startRedis(t)
+	rdb := srv.Client(t)
+	for _, tc := range []struct {
+		opt  redislimit.Option
+		want string
+	}{
+		{redislimit.WithPrefix("app{1}:"), `redislimit: prefix "app{1}:": must not contain { or }, which Redis Cluster reads as a hash tag`},
+		{redislimit.WithBudget(0, time.Second), "redislimit: budget 0 per 1s: both must be positive"},
+		{redislimit.WithFallbackShare(1.5), "redislimit: fallback share 1.5: must be above 0 and at most 1"},
+		{redislimit.WithFallbackShare(0), "redislimit: fallback share 0: must be above 0 and at most 1"},
+		{redislimit.WithTimeout(0), "redislimit: timeout 0s: must be positive"},
+		{redislimit.WithRetryEvery(-time.Second), "redislimit: retry interval -1s: must be positive"},
+		{redislimit.WithSafetyMargin(-time.Millisecond), "redislimit: safety margin -1ms: must not be negative"},
+		{redislimit.WithLogger(nil), "redislimit: nil *slog.Logger"},
+	} {
+		err := redislimit.New(rdb, tc.opt).Wait(context.Background(), "k")
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Wait = %v, want %q", err, tc.want)
+		}
+	}
+	if err := redislimit.New(nil).Wait(context.Background(), "k"); err == nil || err.Error() != "redislimit: nil Redis client" {
+		t.Errorf("New(nil).Wait = %v", err)
+	}
+}
+
+// Two limiters on one Redis are two processes of a fleet: they share the
+// budget, the daily stop and its single probe.
+func TestFleetSharesBudgetAndDailyStop(t *testing.T) {
+	srv := startRedis(t)
+	prefix := uniquePrefix(t)
+	a := redislimit.New(srv.Client(t), redislimit.WithPrefix(prefix), redislimit.WithBudget(4, 10*time.Second))
+	b := redislimit.New(srv.Client(t), redislimit.WithPrefix(prefix), redislimit.WithBudget(4, 10*time.Second))
+	for i, l := range []*redislimit.Limiter{a, b, a, b} {
+		if err := l.Wait(within(20*time.Millisecond), "loc-1"); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	wantSlotPastDeadline(t, a.Wait(within(time.Second), "loc-1"), 9*time.Second, 10100*time.Millisecond)
+	wantSlotPastDeadline(t, b.Wait(within(time.Second), "loc-1"), 9*time.Second, 10100*time.Millisecond)
+
+	daily := func(err error) time.Duration {
+		t.Helper()
+		var rlErr *leadway.RateLimitError
+		if !errors.As(err, &rlErr) || !rlErr.Daily || rlErr.APIError != nil {
+			t.Fatalf("err = %v, want a daily *RateLimitError", err)
+		}
+		return rlErr.RetryAfter
+	}
+	spent := leadway.RateLimit{DailyLimit: 100, DailyRemaining: 0, Max: 100, Interval: 10 * time.Second, Remaining: 50, RetryAfter: 300 * time.Millisecond}
+	a.Observe("day-1", spent)
+	if d := daily(b.Wait(context.Background(), "day-1")); d <= 0 || d > 300*time.Millisecond {
+		t.Errorf("RetryAfter = %s, want at most 300ms", d)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := b.Wait(context.Background(), "day-1"); err != nil {
+		t.Fatalf("the probe was refused: %v", err)
+	}
+	if d := daily(a.Wait(context.Background(), "day-1")); d <= 59*time.Second || d > leadway.DailyProbeLease {
+		t.Errorf("while the probe is out: RetryAfter = %s, want the probe's lease", d)
+	}
+	good := spent
+	good.DailyRemaining, good.RetryAfter = 99, -1
+	a.Observe("day-1", good) // an answer to a call before the stop: not the probe's
+	daily(a.Wait(context.Background(), "day-1"))
+	b.Observe("day-1", good) // the probe's answer
+	if err := a.Wait(context.Background(), "day-1"); err != nil {
+		t.Errorf("after the probe's answer: %v", err)
+	}
+
+	// Without Retry-After, the stop runs to about midnight UTC.
+	a.Observe("day-2", leadway.RateLimit{DailyLimit: 100, DailyRemaining: 0, Remaining: -1, RetryAfter: -1})
+	now := time.Now().UTC()
+	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC).Sub(now)
+	if d := daily(b.Wait(context.Background(), "day-2")); d < midnight-time.Second || d > midnight+time.Second {
+		t.Errorf("RetryAfter = %s, want about %s", d, midnight)
+	}
+	rdb := srv.Client(t)
+	if ttl := rdb.PTTL(context.Background(), prefix+"{day-2}:day").Val(); ttl < midnight+23*time.Hour {
+		t.Errorf("the stop expires in %s, want a day after it ends", ttl)
+	}
+}
+
+// Announced figures tighten the configured budget, never loosen it.
+func TestAnnouncedFiguresTighten(t *testing.T) {
+	srv := startRedis(t)
+	l := redislimit.New(srv.Client(t), redislimit.WithPrefix(uniquePrefix(t)), redislimit.WithBudget(4, 10*time.Second))
+	l.Observe("loc-1", leadway.RateLimit{Max: 1000, Interval: time.Second, Remaining: -1, DailyRemaining: -1, DailyLimit: -1})
+	for range 4 {
+		if err := l.Wait(within(20*time.Millisecond), "loc-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantSlotPastDeadline(t, l.Wait(within(time.Second), "loc-1"), 9*time.Second, 10100*time.Millisecond)
+	l.Observe("loc-2", leadway.RateLimit{Max: 2, Interval: 5 * time.Second, Remaining: -1, DailyRemaining: -1, DailyLimit: -1})
+	for range 2 {
+		if err := l.Wait(within(20*time.Millisecond), "loc-2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantSlotPastDeadline(t, l.Wait(within(time.Second), "loc-2"), 4*time.Second, 5100*time.Millisecond)
+}
+
+// A caller that gives up frees its booked slot for the others.
+func TestCanceledWaitFreesItsSlot(t *testing.T) {
+	srv := startRedis(t)
+	rdb := srv.Client(t)
+	prefix := uniquePrefix(t)
+	l := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(1, 10*time.Second))
+	if err := l.Wait(context.Background(), "loc-1"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error)
+	go func() { errc <- l.Wait(ctx, "loc-1") }()
+	key := prefix + "{loc-1}:log"
+	for rdb.ZCard(context.Background(), key).Val() != 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-errc; err != context.Canceled {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if n := rdb.ZCard(context.Background(), key).Val(); n != 1 {
+		t.Errorf("%d bookings left, want the one sent", n)
+	}
+}
+
+// Redis dies mid-run: callers keep going on the fallback at its share of
+// the budget (never the whole), the switch is logged, and the limiter goes
+// back to Redis when it returns.
+func TestRedisGoesAwayAndComesBack(t *testing.T) {
+	srv := startRedis(t)
+	rdb := srv.Client(t)
+	prefix := uniquePrefix(t)
+	var logs syncBuffer
+	l := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(20, 10*time.Second),
+		redislimit.WithFallbackShare(0.25), redislimit.WithTimeout(50*time.Millisecond),
+		redislimit.WithRetryEvery(100*time.Millisecond),
+		redislimit.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err := l.Wait(context.Background(), "loc-1"); err != nil || l.Fallback() {
+		t.Fatalf("Wait = %v, fallback %v; want Redis", err, l.Fallback())
+	}
+	srv.Stop()
+
+	// The fallback holds a quarter of 20: 5 calls, then a wait of a window.
+	for i := range 5 {
+		if err := l.Wait(within(time.Second), "loc-1"); err != nil {
+			t.Fatalf("call %d with Redis down: %v", i, err)
+		}
+	}
+	if !l.Fallback() {
+		t.Error("Fallback() = false with Redis down")
+	}
+	wantSlotPastDeadline(t, l.Wait(within(time.Second), "loc-1"), 9*time.Second, 10100*time.Millisecond)
+	if !strings.Contains(logs.String(), "level=WARN msg=\"redislimit: Redis unreachable; limiting on this process's share of the budget until it returns\"") ||
+		!strings.Contains(logs.String(), "share=0.25") {
+		t.Errorf("log = %q, want a warning about the switch", logs.String())
+	}
+
+	srv.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Fallback() {
+		if time.Now().After(deadline) {
+			t.Fatal("still on the fallback 10s after Redis returned")
+		}
+		time.Sleep(20 * time.Millisecond)
+		_ = l.Wait(within(20*time.Millisecond), "loc-2") // each call may try Redis
+	}
+	if n := rdb.ZCard(context.Background(), prefix+"{loc-2}:log").Val(); n != 1 {
+		t.Errorf("%d bookings in the restarted Redis, want the call that found it back", n)
+	}
+	if !strings.Contains(logs.String(), "level=INFO msg=\"redislimit: Redis is back; sharing the budget through it again\"") {
+		t.Errorf("log = %q, want a line about the return", logs.String())
+	}
+}
+
+// A Redis that accepts connections and never answers is bounded by the
+// timeout: callers go on with the fallback instead of hanging.
+func TestSilentRedisDoesNotStallCallers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	done := make(chan struct{})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() { <-done; c.Close() })
+		}
+	}()
+	defer func() { ln.Close(); close(done); conns.Wait() }()
+	rdb := redisClient(ln.Addr().String())
+	defer rdb.Close()
+	l := redislimit.New(rdb, redislimit.WithTimeout(50*time.Millisecond), redislimit.WithLogger(slog.New(slog.DiscardHandler)))
+	// The context allows 5s; a limiter stuck on Redis would return its
+	// deadline error instead of nil.
+	if err := l.Wait(within(5*time.Second), "loc-1"); err != nil || !l.Fallback() {
+		t.Errorf("Wait = %v, fallback %v; want the fallback's slot", err, l.Fallback())
+	}
+}

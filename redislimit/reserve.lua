@@ -1,0 +1,57 @@
+-- Books one request slot for a location, atomically, on Redis's clock.
+-- KEYS[1]: the location's log, a sorted set of booked send times (µs).
+-- KEYS[2]: the location's daily stop, a hash {until, probe} (µs).
+-- ARGV: max, interval, ceiling max, ceiling interval, margin, the longest
+-- wait the caller accepts (-1: any), a unique member, the probe lease.
+-- Returns {0, wait, probe}: booked, send in wait µs; probe is 1 when this
+-- call is the daily probe. {1, wait}: the slot is past the caller's wait.
+-- {2, wait}: the daily budget is spent, try again in wait µs.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+
+local probe = 0
+local stop = redis.call('HMGET', KEYS[2], 'until', 'probe')
+if stop[1] then
+  local untilT = tonumber(stop[1])
+  if now < untilT then return {2, untilT - now} end
+  local lease = tonumber(stop[2] or '0')
+  if now < lease then return {2, lease - now} end
+  probe = 1
+end
+
+local m, iv = tonumber(ARGV[1]), tonumber(ARGV[2])
+local cm, civ = tonumber(ARGV[3]), tonumber(ARGV[4])
+local margin, maxWait = tonumber(ARGV[5]), tonumber(ARGV[6])
+local keepIv, keepMax = math.max(iv, civ), math.max(m, cm)
+
+-- Sends older than a window, or more than keepMax places back, no longer
+-- bear on any booking.
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%.0f', now - keepIv - margin))
+local n = redis.call('ZCARD', KEYS[1])
+if n > keepMax then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - keepMax - 1)
+  n = keepMax
+end
+
+-- The earliest slot: not before the last booking, and interval plus the
+-- margin after the booking max places back, for both budgets.
+local at = now
+if n > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  at = math.max(at, tonumber(last[2]))
+end
+for _, b in ipairs({{m, iv}, {cm, civ}}) do
+  if n >= b[1] then
+    local e = redis.call('ZRANGE', KEYS[1], n - b[1], n - b[1], 'WITHSCORES')
+    at = math.max(at, tonumber(e[2]) + b[2] + margin)
+  end
+end
+local wait = at - now
+if maxWait >= 0 and wait > maxWait then return {1, wait} end
+
+redis.call('ZADD', KEYS[1], at, ARGV[7])
+redis.call('PEXPIRE', KEYS[1], math.floor((wait + keepIv + margin) / 1000) + 1000)
+if probe == 1 then
+  redis.call('HSET', KEYS[2], 'probe', now + tonumber(ARGV[8]))
+end
+return {0, wait, probe}
