@@ -1,10 +1,15 @@
 # The front door. A newcomer runs `make demo`, then `make check`.
 GO ?= go
 
-.PHONY: check demo generate generate-check deps-check test lint spec-check bench bench-smoke
+.PHONY: check prereqs demo generate generate-check deps-check test lint spec-check bench bench-smoke
 
-## check: everything CI runs (the README's test command)
-check: lint generate-check deps-check test bench-smoke spec-check
+## check: everything CI runs (the README's test command), prerequisites first
+check: prereqs
+	@$(MAKE) --no-print-directory lint generate-check deps-check test bench-smoke spec-check
+
+## prereqs: fail in seconds, naming what to install, if a tool check needs is missing
+prereqs:
+	@bash .ci/prereqs.sh
 
 ## demo: the client against the in-process fake server, no account needed
 demo:
@@ -14,11 +19,10 @@ demo:
 generate:
 	$(GO) generate ./...
 
-## generate-check: regenerating must leave the committed code byte-identical
+## generate-check: regenerating must leave the generated code byte-identical
+## (compared with the files on disk, so uncommitted but fresh code passes)
 generate-check:
-	$(GO) generate ./...
-	@git diff --exit-code --stat -- gen leadwaytest || { echo "generated code is stale: run make generate and commit" >&2; exit 1; }
-	@test -z "$$(git status --porcelain -- gen leadwaytest)" || { git status --porcelain -- gen leadwaytest >&2; echo "generate left untracked or changed files" >&2; exit 1; }
+	@GO=$(GO) bash .ci/generate-check.sh
 
 ## deps-check: importers of package leadway must not compile the generator, kin-openapi, go-redis or cobra
 deps-check:

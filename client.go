@@ -30,47 +30,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-const (
-	// APIVersion is the Version header value the upsert endpoint requires.
-	APIVersion = "2021-07-28"
-	// LibraryVersion is this module's version, sent in the default User-Agent.
-	LibraryVersion = "1.0.0"
-)
-
-// Types of the contract, generated from api/openapi.yaml.
-type (
-	// UpsertRequest is the body of an upsert. PipelineId and LocationId are
-	// required. Left empty, Followers is sent as [] and FollowersActionType
-	// as "add", so a call that only moves a stage never touches followers.
-	UpsertRequest = gen.UpsertOpportunityRequest
-	// Opportunity is an opportunity as the API returns it. Every field is
-	// optional.
-	Opportunity = gen.Opportunity
-	// OpportunityContact is the contact an opportunity is for.
-	OpportunityContact = gen.OpportunityContact
-	// CustomField is a custom field value of an opportunity.
-	CustomField = gen.CustomField
-	// Status is an opportunity status.
-	Status = gen.OpportunityStatus
-	// FollowersAction says whether Followers are added or removed.
-	FollowersAction = gen.UpsertOpportunityRequestFollowersActionType
-)
-
-// Values of [Status] and [FollowersAction].
-const (
-	StatusOpen      = gen.OpportunityStatusOpen
-	StatusWon       = gen.OpportunityStatusWon
-	StatusLost      = gen.OpportunityStatusLost
-	StatusAbandoned = gen.OpportunityStatusAbandoned
-	StatusAll       = gen.OpportunityStatusAll
-
-	FollowersAdd    = gen.UpsertOpportunityRequestFollowersActionTypeAdd
-	FollowersRemove = gen.UpsertOpportunityRequestFollowersActionTypeRemove
-)
-
-// Ptr returns a pointer to v, for the optional fields of [UpsertRequest].
-func Ptr[T any](v T) *T { return &v }
-
 // UpsertResult is the outcome of [Client.Upsert].
 type UpsertResult struct {
 	// New reports whether the call created the opportunity rather than
@@ -89,10 +48,10 @@ type UpsertResult struct {
 // Keep it: an upsert that carries it updates instead of creating, and is
 // safe to retry.
 func (r *UpsertResult) ID() string {
-	if r == nil || r.Opportunity.Id == nil {
+	if r == nil {
 		return ""
 	}
-	return *r.Opportunity.Id
+	return r.Opportunity.Id
 }
 
 // Client calls the Leadway CRM API. It is safe for concurrent use; create

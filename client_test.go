@@ -147,7 +147,7 @@ func TestUpsertResult(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.New != tc.wantNew || res.Opportunity.Id == nil || *res.Opportunity.Id != "opp-1" {
+			if res.New != tc.wantNew || res.Opportunity.Id != "opp-1" {
 				t.Errorf("result = new %v id %v, want new %v id opp-1", res.New, res.Opportunity.Id, tc.wantNew)
 			}
 			wantRL := leadway.RateLimit{DailyLimit: 200000, DailyRemaining: 199990, Interval: 10e9, Max: 100, Remaining: 97, RetryAfter: -1}
@@ -156,8 +156,8 @@ func TestUpsertResult(t *testing.T) {
 			}
 			if !tc.wantNew {
 				o := res.Opportunity
-				if *o.MonetaryValue != 99.5 || *o.Contact.Name != "Jane" || (*o.Contact.Tags)[0] != "vip" ||
-					!reflect.DeepEqual((*o.CustomFields)[0].FieldValue, []any{"a", "b"}) {
+				if o.MonetaryValue != 99.5 || o.Contact == nil || o.Contact.Name != "Jane" || !reflect.DeepEqual(o.Contact.Tags, []string{"vip"}) ||
+					len(o.CustomFields) != 1 || !reflect.DeepEqual(o.CustomFields[0].FieldValue, []any{"a", "b"}) {
 					t.Errorf("opportunity decoded wrong: %+v", o)
 				}
 			}
@@ -392,7 +392,7 @@ func TestUpsertResultID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ID() != "" || res.Opportunity.Id != nil {
+	if res.ID() != "" || res.Opportunity.Id != "" {
 		t.Errorf("ID() = %q for an answer without an id", res.ID())
 	}
 	var none *leadway.UpsertResult

@@ -39,7 +39,7 @@ func Example() {
 
 	// With its id the call updates, and is safe to retry.
 	updated, err := client.Upsert(ctx, leadway.UpsertRequest{
-		Id:              created.Opportunity.Id,
+		Id:              leadway.Ptr(created.Opportunity.Id),
 		PipelineId:      "bCkKGpDsyPP4peuKowkG",
 		LocationId:      "CLu7BaljjqrEjBGKTNNe",
 		PipelineStageId: leadway.Ptr("stage-proposal"),
@@ -49,7 +49,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	o := updated.Opportunity
-	fmt.Println("created:", updated.New, *o.Id, *o.Name, *o.PipelineStageId, *o.MonetaryValue)
+	fmt.Println("created:", updated.New, o.Id, o.Name, o.PipelineStageId, o.MonetaryValue)
 	// Output:
 	// created: true opp00000000000000001
 	// created: false opp00000000000000001 Website redesign stage-proposal 1500.5

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -51,7 +52,7 @@ func TestFakeUpsertCreatesThenUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !created.New || created.Opportunity.Id == nil || *created.Opportunity.Status != "open" {
+	if !created.New || created.Opportunity.Id == "" || created.Opportunity.Status != "open" {
 		t.Fatalf("created = %+v", *created)
 	}
 	if rl := created.RateLimit; rl.Max != 100 || rl.Remaining != 99 || rl.Interval != 10*time.Second || rl.DailyLimit != 200000 || rl.DailyRemaining != 199999 {
@@ -59,7 +60,7 @@ func TestFakeUpsertCreatesThenUpdates(t *testing.T) {
 	}
 
 	updated, err := client.Upsert(ctx, leadway.UpsertRequest{
-		Id:              created.Opportunity.Id,
+		Id:              leadway.Ptr(created.Opportunity.Id),
 		PipelineId:      "pipe-1",
 		LocationId:      "loc-1",
 		PipelineStageId: leadway.Ptr("stage-2"),
@@ -69,8 +70,8 @@ func TestFakeUpsertCreatesThenUpdates(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := updated.Opportunity
-	if updated.New || *o.Id != *created.Opportunity.Id || *o.Name != "Website redesign" ||
-		*o.PipelineStageId != "stage-2" || *o.MonetaryValue != 1500.5 || *o.CreatedAt != *created.Opportunity.CreatedAt {
+	if updated.New || o.Id != created.Opportunity.Id || o.Name != "Website redesign" ||
+		o.PipelineStageId != "stage-2" || o.MonetaryValue != 1500.5 || o.CreatedAt != created.Opportunity.CreatedAt {
 		t.Errorf("updated = %+v", *updated)
 	}
 	if stored := srv.Opportunities(); len(stored) != 1 || !reflect.DeepEqual(stored[0], o) {
@@ -118,7 +119,7 @@ func TestFakeFollowersThroughTheWrapper(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if got := *res.Opportunity.Followers; !reflect.DeepEqual(got, s.want) {
+		if got := res.Opportunity.Followers; !slices.Equal(got, s.want) {
 			t.Errorf("%s: followers = %q, want %q", s.name, got, s.want)
 		}
 	}

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Checks api/openapi.yaml as a contract for clients in any language:
-#   1. Redocly lint (recommended ruleset): no errors and no warnings;
+#   1. Redocly lint (recommended ruleset) and Spectral lint (spectral:oas):
+#      no errors and no warnings from either;
 #   2. TypeScript types generated with openapi-typescript, and ts/usage.ts
 #      type-checked against them with tsc;
-#   3. the breaking-change gate (specgate, oasdiff) against released/openapi.yaml,
+#   3. a TypeScript round trip on openapi-fetch (ts/roundtrip.test.mts)
+#      against `leadway fake`, under Node's test runner;
+#   4. the breaking-change gate (specgate, oasdiff) against released/openapi.yaml,
 #      and the gate's own tests.
 # Everything it runs is installed from the project's files: package-lock.json
-# through npm ci, and specgate/go.sum through the Go module proxy.
+# through npm ci, and go.sum files through the Go module proxy.
 set -euo pipefail
 
 api="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,10 +36,55 @@ lint=("$bin/redocly" lint --config redocly.yaml --lint-config=error openapi.yaml
     if (t.errors + t.warnings + t.ignored > 0) process.exit(1);
   });'
 
+step "spectral lint openapi.yaml (spectral:oas)"
+# --fail-severity=hint: a warning fails the check too. The JSON report is
+# counted as well, so that the log shows the figures either way.
+"$bin/spectral" lint --ruleset .spectral.yaml --fail-severity=hint openapi.yaml
+"$bin/spectral" lint --ruleset .spectral.yaml --format=json --quiet openapi.yaml | node -e '
+  let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
+    const r = s.trim() === "" ? [] : JSON.parse(s);
+    const n = sev => r.filter(x => x.severity === sev).length;
+    console.log(`spectral: ${n(0)} errors, ${n(1)} warnings, ${n(2)} infos, ${n(3)} hints`);
+    if (r.length > 0) process.exit(1);
+  });'
+
 step "openapi-typescript openapi.yaml -> ts/schema.d.ts; tsc --noEmit"
 "$bin/openapi-typescript" openapi.yaml --output ts/schema.d.ts
 "$bin/tsc" --noEmit -p ts/tsconfig.json
 echo "tsc: ts/usage.ts type-checks against the generated types"
+
+step "TypeScript round trip: openapi-fetch against leadway fake (node --test)"
+rm -rf ts/build
+"$bin/tsc" -p ts/tsconfig.test.json
+work="$(mktemp -d)"
+fake_pid=""
+cleanup() {
+	if [[ -n "$fake_pid" ]]; then
+		kill "$fake_pid" 2>/dev/null || true
+		wait "$fake_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+(cd "$api/.." && go build -o "$work/leadway" ./cmd/leadway)
+"$work/leadway" fake --addr 127.0.0.1:0 --token spec-check-token --rate-max 3 --quiet >"$work/fake.out" 2>&1 &
+fake_pid=$!
+url=""
+for _ in $(seq 100); do
+	url="$(sed -n 's/^Fake Leadway API listening on //p' "$work/fake.out")"
+	[[ -n "$url" ]] && break
+	kill -0 "$fake_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if [[ -z "$url" ]]; then
+	echo "leadway fake did not start:" >&2
+	cat "$work/fake.out" >&2
+	exit 1
+fi
+LEADWAY_BASE_URL="$url" LEADWAY_TOKEN=spec-check-token node --test ts/build/
+cleanup
+fake_pid=""
+trap - EXIT
 
 step "breaking-change gate: released/openapi.yaml -> openapi.yaml"
 cd "$api/specgate"

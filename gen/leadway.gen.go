@@ -113,102 +113,134 @@ type CustomField struct {
 	Id string `json:"id"`
 }
 
+// ErrorResponse Body of any other error answer from the API, such as 404 or 413.
+// `message` is a sentence, or a list of them for validation errors.
+// Answers from a gateway in front of the API (an HTML 502 page, for
+// one) have no such body.
+type ErrorResponse struct {
+	// Error Example: Not Found
+	Error *string `json:"error,omitempty"`
+
+	// Message Example: Cannot GET /opportunities/upsert
+	Message *ErrorResponse_Message `json:"message,omitempty"`
+
+	// StatusCode Example: 404
+	StatusCode *int `json:"statusCode,omitempty"`
+}
+
+// ErrorResponseMessage0 defines model for ErrorResponse.Message.0.
+type ErrorResponseMessage0 = string
+
+// ErrorResponseMessage1 defines model for ErrorResponse.Message.1.
+type ErrorResponseMessage1 = []string
+
+// ErrorResponse_Message Example: Cannot GET /opportunities/upsert
+type ErrorResponse_Message struct {
+	union json.RawMessage
+}
+
 // Opportunity An opportunity as the API returns it. The vendor page types it as a bare
 // object; this is the shape the sibling opportunity endpoints return.
 // Every field is optional, because the upsert response is known to leave
 // some out (`assignedTo`, for one), and unknown fields are ignored.
 // Timestamps are ISO 8601 strings, kept as strings so that an odd value
 // never turns a successful write into a decoding error.
+// `id` is optional too: the vendor does not promise it, and a client that
+// refused a 200 without it would report a write that happened as failed,
+// inviting a retry that creates a duplicate.
+//
+// In Go, a field the answer leaves out reads as its zero value, so the
+// fields carry no pointers (`x-go-type-skip-optional-pointer`).
 type Opportunity struct {
 	// AssignedTo Example: 082goXVW3lIExEQPOnd3
-	AssignedTo *string `json:"assignedTo,omitempty"`
+	AssignedTo string `json:"assignedTo,omitempty"`
 
 	// Contact The contact the opportunity is for.
 	Contact *OpportunityContact `json:"contact,omitempty"`
 
 	// ContactId Example: mTkSCb1UBjb5tk4OvB69
-	ContactId *string `json:"contactId,omitempty"`
+	ContactId string `json:"contactId,omitempty"`
 
 	// CreatedAt When the opportunity was created (ISO 8601).
 	//
 	// Example: 2026-05-01T09:30:00.000Z
-	CreatedAt    *string        `json:"createdAt,omitempty"`
-	CustomFields *[]CustomField `json:"customFields,omitempty"`
+	CreatedAt    string        `json:"createdAt,omitempty"`
+	CustomFields []CustomField `json:"customFields,omitempty"`
 
 	// Followers User IDs following the opportunity. Upstream types the items loosely; they are user IDs.
 	//
 	// Example: ["LiKJ2vnRg5ETM8Z19K7"]
-	Followers *[]string `json:"followers,omitempty"`
+	Followers []string `json:"followers,omitempty"`
 
 	// Id Example: yWQobCRIhRguQtD2llvk
-	Id *string `json:"id,omitempty"`
+	Id string `json:"id,omitempty"`
 
 	// LastActionDate When anyone last acted on the opportunity (ISO 8601).
 	//
 	// Example: 2026-05-01T09:30:00.000Z
-	LastActionDate *string `json:"lastActionDate,omitempty"`
+	LastActionDate string `json:"lastActionDate,omitempty"`
 
 	// LastStageChangeAt When the stage last changed (ISO 8601).
 	//
 	// Example: 2026-05-01T09:30:00.000Z
-	LastStageChangeAt *string `json:"lastStageChangeAt,omitempty"`
+	LastStageChangeAt string `json:"lastStageChangeAt,omitempty"`
 
 	// LastStatusChangeAt When the status last changed (ISO 8601).
 	//
 	// Example: 2026-05-01T09:30:00.000Z
-	LastStatusChangeAt *string `json:"lastStatusChangeAt,omitempty"`
+	LastStatusChangeAt string `json:"lastStatusChangeAt,omitempty"`
 
 	// LocationId Example: CLu7BaljjqrEjBGKTNNe
-	LocationId *string `json:"locationId,omitempty"`
+	LocationId string `json:"locationId,omitempty"`
 
 	// LostReasonId Example: CLu7BaljjqrEjBGKTNNe
-	LostReasonId *string `json:"lostReasonId,omitempty"`
+	LostReasonId string `json:"lostReasonId,omitempty"`
 
 	// MonetaryValue Example: 220
-	MonetaryValue *float64 `json:"monetaryValue,omitempty"`
+	MonetaryValue float64 `json:"monetaryValue,omitempty"`
 
 	// Name Example: Website redesign
-	Name *string `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
 
 	// PipelineId Example: bCkKGpDsyPP4peuKowkG
-	PipelineId *string `json:"pipelineId,omitempty"`
+	PipelineId string `json:"pipelineId,omitempty"`
 
 	// PipelineStageId Example: 7915dedc-8f18-44d5-8bc3-77c04e994a10
-	PipelineStageId *string `json:"pipelineStageId,omitempty"`
+	PipelineStageId string `json:"pipelineStageId,omitempty"`
 
 	// Source Example: api
-	Source *string `json:"source,omitempty"`
+	Source string `json:"source,omitempty"`
 
 	// Status One of the `OpportunityStatus` values; kept a plain string so a new status never breaks decoding.
 	//
 	// Example: open
-	Status *string `json:"status,omitempty"`
+	Status string `json:"status,omitempty"`
 
 	// UpdatedAt When the opportunity last changed (ISO 8601).
 	//
 	// Example: 2026-05-01T09:30:00.000Z
-	UpdatedAt *string `json:"updatedAt,omitempty"`
+	UpdatedAt string `json:"updatedAt,omitempty"`
 }
 
 // OpportunityContact The contact the opportunity is for.
 type OpportunityContact struct {
 	// CompanyName Example: Acme Inc
-	CompanyName *string `json:"companyName,omitempty"`
+	CompanyName string `json:"companyName,omitempty"`
 
 	// Email Example: jane@example.com
-	Email *string `json:"email,omitempty"`
+	Email string `json:"email,omitempty"`
 
 	// Id Example: mTkSCb1UBjb5tk4OvB69
-	Id *string `json:"id,omitempty"`
+	Id string `json:"id,omitempty"`
 
 	// Name Example: Jane Doe
-	Name *string `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
 
 	// Phone Example: +12025550107
-	Phone *string `json:"phone,omitempty"`
+	Phone string `json:"phone,omitempty"`
 
 	// Tags Example: ["vip"]
-	Tags *[]string `json:"tags,omitempty"`
+	Tags []string `json:"tags,omitempty"`
 }
 
 // OpportunityStatus Status of an opportunity. The vendor page lists `all` among the values;
@@ -216,6 +248,19 @@ type OpportunityContact struct {
 //
 // Example: open
 type OpportunityStatus string
+
+// TooManyRequestsError Body of a 429 answer. The `X-RateLimit-*` headers say which budget is
+// used up.
+type TooManyRequestsError struct {
+	// Error Example: Too Many Requests
+	Error *string `json:"error,omitempty"`
+
+	// Message Example: Too Many Requests
+	Message *string `json:"message,omitempty"`
+
+	// StatusCode Example: 429
+	StatusCode *int `json:"statusCode,omitempty"`
+}
 
 // UnauthorizedError Body of a 401 answer.
 type UnauthorizedError struct {
@@ -350,6 +395,12 @@ type UpsertOpportunityResult struct {
 	// some out (`assignedTo`, for one), and unknown fields are ignored.
 	// Timestamps are ISO 8601 strings, kept as strings so that an odd value
 	// never turns a successful write into a decoding error.
+	// `id` is optional too: the vendor does not promise it, and a client that
+	// refused a 200 without it would report a write that happened as failed,
+	// inviting a retry that creates a duplicate.
+	//
+	// In Go, a field the answer leaves out reads as its zero value, so the
+	// fields carry no pointers (`x-go-type-skip-optional-pointer`).
 	Opportunity Opportunity `json:"opportunity"`
 }
 
@@ -359,7 +410,9 @@ type Version string
 // UpsertOpportunityParams defines parameters for UpsertOpportunity.
 type UpsertOpportunityParams struct {
 	// Version API version. `2021-07-28` is the only value this endpoint accepts.
-	Version UpsertOpportunityParamsVersion `json:"Version"`
+	// The server refuses a request without it (400), so send it on every
+	// request; generated clients set it once, when the client is created.
+	Version *UpsertOpportunityParamsVersion `json:"Version,omitempty"`
 }
 
 // UpsertOpportunityParamsVersion defines parameters for UpsertOpportunity.
@@ -367,6 +420,68 @@ type UpsertOpportunityParamsVersion string
 
 // UpsertOpportunityJSONRequestBody defines body for UpsertOpportunity for application/json ContentType.
 type UpsertOpportunityJSONRequestBody = UpsertOpportunityRequest
+
+// AsErrorResponseMessage0 returns the union data inside the ErrorResponse_Message as a ErrorResponseMessage0
+func (t ErrorResponse_Message) AsErrorResponseMessage0() (ErrorResponseMessage0, error) {
+	var body ErrorResponseMessage0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorResponseMessage0 overwrites any union data inside the ErrorResponse_Message as the provided ErrorResponseMessage0
+func (t *ErrorResponse_Message) FromErrorResponseMessage0(v ErrorResponseMessage0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeErrorResponseMessage0 performs a merge with any union data inside the ErrorResponse_Message, using the provided ErrorResponseMessage0
+func (t *ErrorResponse_Message) MergeErrorResponseMessage0(v ErrorResponseMessage0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsErrorResponseMessage1 returns the union data inside the ErrorResponse_Message as a ErrorResponseMessage1
+func (t ErrorResponse_Message) AsErrorResponseMessage1() (ErrorResponseMessage1, error) {
+	var body ErrorResponseMessage1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromErrorResponseMessage1 overwrites any union data inside the ErrorResponse_Message as the provided ErrorResponseMessage1
+func (t *ErrorResponse_Message) FromErrorResponseMessage1(v ErrorResponseMessage1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeErrorResponseMessage1 performs a merge with any union data inside the ErrorResponse_Message, using the provided ErrorResponseMessage1
+func (t *ErrorResponse_Message) MergeErrorResponseMessage1(v ErrorResponseMessage1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ErrorResponse_Message) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ErrorResponse_Message) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -554,14 +669,16 @@ func NewUpsertOpportunityRequestWithBody(server string, params *UpsertOpportunit
 
 	if params != nil {
 
-		var headerParam0 string
+		if params.Version != nil {
+			var headerParam0 string
 
-		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-		if err != nil {
-			return nil, err
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Version", *params.Version, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Version", headerParam0)
 		}
-
-		req.Header.Set("Version", headerParam0)
 
 	}
 
@@ -648,8 +765,44 @@ type UpsertOpportunityHTTPResponse200Headers struct {
 	XRateLimitRemaining            *int
 }
 
+// UpsertOpportunityHTTPResponse400Headers the declared response headers of an HTTP 400 response for UpsertOpportunity
+type UpsertOpportunityHTTPResponse400Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// UpsertOpportunityHTTPResponse401Headers the declared response headers of an HTTP 401 response for UpsertOpportunity
+type UpsertOpportunityHTTPResponse401Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// UpsertOpportunityHTTPResponse422Headers the declared response headers of an HTTP 422 response for UpsertOpportunity
+type UpsertOpportunityHTTPResponse422Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
 // UpsertOpportunityHTTPResponse429Headers the declared response headers of an HTTP 429 response for UpsertOpportunity
 type UpsertOpportunityHTTPResponse429Headers struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+// UpsertOpportunityHTTPResponseDefaultHeaders the declared response headers of an HTTP default response for UpsertOpportunity
+type UpsertOpportunityHTTPResponseDefaultHeaders struct {
 	XRateLimitDailyRemaining       *int
 	XRateLimitIntervalMilliseconds *int
 	XRateLimitLimitDaily           *int
@@ -668,10 +821,22 @@ type UpsertOpportunityHTTPResponse struct {
 	JSON401 *UnauthorizedError
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *UnprocessableError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequestsError
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *ErrorResponse
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpsertOpportunityHTTPResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpsertOpportunityHTTPResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpsertOpportunityHTTPResponse401Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpsertOpportunityHTTPResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *UpsertOpportunityHTTPResponse429Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *UpsertOpportunityHTTPResponseDefaultHeaders
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -692,6 +857,16 @@ func (r UpsertOpportunityHTTPResponse) GetJSON401() *UnauthorizedError {
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
 func (r UpsertOpportunityHTTPResponse) GetJSON422() *UnprocessableError {
 	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r UpsertOpportunityHTTPResponse) GetJSON429() *TooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpsertOpportunityHTTPResponse) GetJSONDefault() *ErrorResponse {
+	return r.JSONDefault
 }
 
 // GetBody returns the raw response body bytes
@@ -803,8 +978,19 @@ func ParseUpsertOpportunityHTTPResponse(rsp *http.Response) (*UpsertOpportunityH
 		}
 		response.JSON422 = &dest
 
-	case rsp.StatusCode == 429:
-		break // No content-type
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest ErrorResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -847,6 +1033,120 @@ func ParseUpsertOpportunityHTTPResponse(rsp *http.Response) (*UpsertOpportunityH
 			headers.XRateLimitRemaining = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpsertOpportunityHTTPResponse400Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpsertOpportunityHTTPResponse401Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpsertOpportunityHTTPResponse422Headers
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers UpsertOpportunityHTTPResponse429Headers
 		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
@@ -885,6 +1185,44 @@ func ParseUpsertOpportunityHTTPResponse(rsp *http.Response) (*UpsertOpportunityH
 			headers.XRateLimitRemaining = &value
 		}
 		response.Headers429 = &headers
+	case true:
+		var headers UpsertOpportunityHTTPResponseDefaultHeaders
+		if values := rsp.Header.Values("X-RateLimit-Daily-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Daily-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitDailyRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Interval-Milliseconds"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Interval-Milliseconds", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitIntervalMilliseconds = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit-Daily"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit-Daily", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimitDaily = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Max"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Max", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitMax = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		response.HeadersDefault = &headers
 	}
 
 	return response, nil

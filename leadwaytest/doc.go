@@ -80,11 +80,13 @@
 // Each location (the body's locationId; "" when the body has none) has two
 // budgets: [WithRateLimit] requests per window (default: the vendor's 100
 // per 10 seconds), counted in fixed or sliding windows as [WithWindow] says,
-// and [WithDailyLimit] per day (default 200,000). A request within both uses one unit of each, even if it is then
-// refused or failed on purpose; a request over either gets 429 with no body
-// (as the contract documents) and uses nothing. A fixed window starts with
-// the first request after the previous one ended, so a test never sees a
-// window roll over at an arbitrary moment. Every answer carries
+// and [WithDailyLimit] per day (default 200,000). A request within both uses
+// one unit of each, even if it is then refused or failed on purpose; a
+// request over either gets 429 with the contract's JSON body,
+// {"statusCode":429,"message":"Too Many Requests","error":"Too Many Requests"},
+// and uses nothing. A fixed window starts with the first request after the
+// previous one ended, so a test never sees a window roll over at an
+// arbitrary moment. Every answer carries
 // X-RateLimit-Limit-Daily, X-RateLimit-Daily-Remaining,
 // X-RateLimit-Interval-Milliseconds, X-RateLimit-Max and
 // X-RateLimit-Remaining, with the figures after the request was counted.

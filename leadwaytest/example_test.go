@@ -30,10 +30,10 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("new:", res.New, "id:", *res.Opportunity.Id, "status:", *res.Opportunity.Status)
+	fmt.Println("new:", res.New, "id:", res.Opportunity.Id, "status:", res.Opportunity.Status)
 
 	stored := srv.Opportunities()
-	fmt.Println("stored:", len(stored), *stored[0].Name)
+	fmt.Println("stored:", len(stored), stored[0].Name)
 	// Output:
 	// new: true id: opp00000000000000001 status: open
 	// stored: 1 Website redesign

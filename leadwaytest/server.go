@@ -164,7 +164,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, readErr error, q 
 		writeError(w, http.StatusBadRequest, "Request body could not be read", "")
 	case !allowed:
 		h := q.headers()
-		_ = fakeapi.UpsertOpportunity429Response{Headers: fakeapi.UpsertOpportunity429ResponseHeaders(h)}.VisitUpsertOpportunityResponse(w)
+		_ = fakeapi.UpsertOpportunity429JSONResponse{Body: tooManyRequests(), Headers: fakeapi.UpsertOpportunity429ResponseHeaders(h)}.VisitUpsertOpportunityResponse(w)
 	default:
 		s.api.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), quotaKey{}, q)))
 	}

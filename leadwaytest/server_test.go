@@ -3,15 +3,18 @@ package leadwaytest_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/leadwaycrm/leadway"
 	"github.com/leadwaycrm/leadway/leadwaytest"
 )
 
@@ -224,6 +227,16 @@ func TestFakeRefusesWhatTheContractRefuses(t *testing.T) {
 				"pipelineId must be a string"]}`,
 		},
 		{
+			name:   "empty ids, which the Go client refuses too",
+			body:   `{"id":"","pipelineId":"","locationId":"","followers":[""],"isRemoveAllFollowers":false,"followersActionType":"add"}`,
+			status: 422,
+			want: `{"statusCode":422,"error":"Unprocessable Entity","message":[
+				"each value in followers should not be empty",
+				"id should not be empty",
+				"locationId should not be empty",
+				"pipelineId should not be empty"]}`,
+		},
+		{
 			name:   "not an object",
 			body:   `["pipe-1"]`,
 			status: 422,
@@ -327,7 +340,7 @@ func TestFakeCreatesThenUpdates(t *testing.T) {
 		"lastActionDate":"2026-05-01T09:31:30.000Z"}}`)
 
 	all := srv.Opportunities()
-	if len(all) != 1 || *all[0].PipelineStageId != "stage-2" || *all[0].MonetaryValue != 1500.5 {
+	if len(all) != 1 || all[0].PipelineStageId != "stage-2" || all[0].MonetaryValue != 1500.5 {
 		t.Errorf("stored: %+v", all)
 	}
 	if st := srv.Stats(); st.Created != 1 || st.Updated != 1 {
@@ -343,7 +356,7 @@ func TestFakeAssignsSequentialIDs(t *testing.T) {
 	}
 	var ids []string
 	for _, o := range srv.Opportunities() {
-		ids = append(ids, *o.Id)
+		ids = append(ids, o.Id)
 	}
 	want := []string{"opp00000000000000001", "opp00000000000000002", "opp00000000000000003"}
 	if !reflect.DeepEqual(ids, want) {
@@ -429,7 +442,8 @@ func TestFakeFollowers(t *testing.T) {
 				if err := json.Unmarshal([]byte(got.body), &res); err != nil || got.status != 200 {
 					t.Fatalf("step %d: %d %s", i, got.status, got.body)
 				}
-				if !reflect.DeepEqual(res.Opportunity.Followers, s.want) {
+				// No followers may be sent as [] or left out; both decode to none.
+				if !slices.Equal(res.Opportunity.Followers, s.want) {
 					t.Errorf("step %d: followers = %q, want %q", i, res.Opportunity.Followers, s.want)
 				}
 			}
@@ -465,8 +479,13 @@ func TestFakeRateLimit(t *testing.T) {
 	check(upsert(t, srv, minimalBody), 200, "0", "199998")
 	limited := upsert(t, srv, minimalBody)
 	check(limited, 429, "0", "199998")
-	if limited.body != "" {
-		t.Errorf("429 body = %q, want none (the contract documents none)", limited.body)
+	// The contract's TooManyRequestsError, so that clients generated from
+	// the spec read the 429 as an error with a body.
+	if want := `{"error":"Too Many Requests","message":"Too Many Requests","statusCode":429}` + "\n"; limited.body != want {
+		t.Errorf("429 body = %q, want %q", limited.body, want)
+	}
+	if ct := limited.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("429 Content-Type = %q, want application/json", ct)
 	}
 	// Refused requests use the budget too: this one is rate limited
 	// before its token is looked at.
@@ -560,8 +579,8 @@ func TestFakeIsSafeForConcurrentUse(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 	shared, _ := srv.Opportunity("shared")
-	if len(*shared.Followers) != n/2 {
-		t.Errorf("shared has %d followers, want %d", len(*shared.Followers), n/2)
+	if len(shared.Followers) != n/2 {
+		t.Errorf("shared has %d followers, want %d", len(shared.Followers), n/2)
 	}
 }
 
@@ -610,4 +629,54 @@ func TestServerURLAndToken(t *testing.T) {
 	}
 	srv.Close()
 	srv.Close() // a second Close does nothing
+}
+
+// TestFakeRefusesWhatTheClientRefuses sends each request the Go client turns
+// down before sending straight to the fake, which must answer 422 naming the
+// same field: a team testing another language against the fake meets the
+// same contract as a Go caller.
+func TestFakeRefusesWhatTheClientRefuses(t *testing.T) {
+	srv := leadwaytest.NewServer()
+	defer srv.Close()
+	client, err := srv.Client(leadway.WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := leadway.UpsertRequest{PipelineId: "pipe-1", LocationId: "loc-1", Followers: []string{}, FollowersActionType: leadway.FollowersAdd}
+	tests := map[string]func(r *leadway.UpsertRequest){
+		"pipelineId": func(r *leadway.UpsertRequest) { r.PipelineId = "" },
+		"locationId": func(r *leadway.UpsertRequest) { r.LocationId = "" },
+		"id":         func(r *leadway.UpsertRequest) { r.Id = leadway.Ptr("") },
+		"followers":  func(r *leadway.UpsertRequest) { r.Followers = []string{"u1", ""} },
+	}
+	for field, spoil := range tests {
+		t.Run(field, func(t *testing.T) {
+			req := valid
+			spoil(&req)
+			_, err := client.Upsert(t.Context(), req)
+			var ve *leadway.ValidationError
+			if !errors.As(err, &ve) || ve.Field != field {
+				t.Fatalf("client: err = %v, want a *ValidationError for %s", err, field)
+			}
+			body, err := json.Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := upsert(t, srv, string(body))
+			var refusal struct{ Message []string }
+			if err := json.Unmarshal([]byte(got.body), &refusal); err != nil || got.status != 422 {
+				t.Fatalf("fake: %d %s, want 422", got.status, got.body)
+			}
+			want := field + " should not be empty"
+			if field == "followers" {
+				want = "each value in followers should not be empty"
+			}
+			if !slices.Equal(refusal.Message, []string{want}) {
+				t.Errorf("fake: message = %q, want [%q]", refusal.Message, want)
+			}
+		})
+	}
+	if n := len(srv.Opportunities()); n != 0 {
+		t.Errorf("the fake stored %d opportunities from refused requests", n)
+	}
 }

@@ -55,9 +55,9 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 	if body.Id != nil {
 		opp = s.store.byID[*body.Id]
 	}
-	if opp != nil && *opp.LocationId != body.LocationId {
+	if opp != nil && opp.LocationId != body.LocationId {
 		msg := fmt.Sprintf("Opportunity %s belongs to another location", *body.Id)
-		return fakeapi.UpsertOpportunity400JSONResponse{StatusCode: ptr(http.StatusBadRequest), Message: &msg}, nil
+		return fakeapi.UpsertOpportunity400JSONResponse{Body: gen.BadRequestError{StatusCode: ptr(http.StatusBadRequest), Message: &msg}}, nil
 	}
 	created := opp == nil
 	if created {
@@ -68,14 +68,14 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 			id = s.store.newID()
 		}
 		opp = &leadway.Opportunity{
-			Id:         &id,
-			LocationId: ptr(body.LocationId),
-			CreatedAt:  &now,
-			Source:     ptr("api"),
-			Status:     ptr(string(leadway.StatusOpen)),
-			Followers:  &[]string{},
+			Id:         id,
+			LocationId: body.LocationId,
+			CreatedAt:  now,
+			Source:     "api",
+			Status:     string(leadway.StatusOpen),
+			Followers:  []string{},
 		}
-		opp.LastStatusChangeAt = &now
+		opp.LastStatusChangeAt = now
 		s.store.byID[id] = opp
 		s.store.order = append(s.store.order, id)
 		s.stats.Created++
@@ -83,9 +83,9 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 		s.stats.Updated++
 	}
 	merge(opp, body, now)
-	opp.Followers = ptr(followers(*opp.Followers, body))
-	opp.UpdatedAt = &now
-	opp.LastActionDate = &now
+	opp.Followers = followers(opp.Followers, body)
+	opp.UpdatedAt = now
+	opp.LastActionDate = now
 
 	q, _ := ctx.Value(quotaKey{}).(quota)
 	return fakeapi.UpsertOpportunity200JSONResponse{
@@ -96,10 +96,10 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 
 // merge copies the fields the request carries onto opp.
 func merge(opp *leadway.Opportunity, body *leadway.UpsertRequest, now string) {
-	opp.PipelineId = ptr(body.PipelineId)
-	set := func(dst **string, src *string) {
+	opp.PipelineId = body.PipelineId
+	set := func(dst *string, src *string) {
 		if src != nil {
-			*dst = ptr(*src)
+			*dst = *src
 		}
 	}
 	set(&opp.Name, body.Name)
@@ -107,15 +107,15 @@ func merge(opp *leadway.Opportunity, body *leadway.UpsertRequest, now string) {
 	set(&opp.ContactId, body.ContactId)
 	set(&opp.LostReasonId, body.LostReasonId)
 	if body.MonetaryValue != nil {
-		opp.MonetaryValue = ptr(*body.MonetaryValue)
+		opp.MonetaryValue = *body.MonetaryValue
 	}
-	if body.Status != nil && (opp.Status == nil || *opp.Status != string(*body.Status)) {
-		opp.Status = ptr(string(*body.Status))
-		opp.LastStatusChangeAt = &now
+	if body.Status != nil && opp.Status != string(*body.Status) {
+		opp.Status = string(*body.Status)
+		opp.LastStatusChangeAt = now
 	}
-	if body.PipelineStageId != nil && (opp.PipelineStageId == nil || *opp.PipelineStageId != *body.PipelineStageId) {
-		opp.PipelineStageId = ptr(*body.PipelineStageId)
-		opp.LastStageChangeAt = &now
+	if body.PipelineStageId != nil && opp.PipelineStageId != *body.PipelineStageId {
+		opp.PipelineStageId = *body.PipelineStageId
+		opp.LastStageChangeAt = now
 	}
 }
 
@@ -144,8 +144,8 @@ func followers(current []string, body *leadway.UpsertRequest) []string {
 }
 
 // clone copies an opportunity for an answer that is encoded after the lock
-// is released. Every pointer field is replaced, never written through, so a
-// shallow copy suffices.
+// is released. Slice and pointer fields are replaced, never written
+// through, so a shallow copy suffices.
 func clone(o *leadway.Opportunity) leadway.Opportunity {
 	return *o
 }

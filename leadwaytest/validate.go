@@ -13,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/leadwaycrm/leadway/gen"
 	"github.com/leadwaycrm/leadway/leadwaytest/internal/fakeapi"
 	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
 )
@@ -31,6 +32,7 @@ func (s *Server) newAPIHandler() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("leadwaytest: loading the embedded contract: %w", err)
 	}
+	requireVersion(spec)
 	strict := fakeapi.NewStrictHandlerWithOptions(handler{s}, nil, fakeapi.StrictHTTPServerOptions{
 		// The validator has vetted the body; these only fire on a bug.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {
@@ -58,6 +60,26 @@ func (s *Server) newAPIHandler() (http.Handler, error) {
 		ErrorHandlerWithOpts: refuse,
 	})
 	return validate(api), nil
+}
+
+// requireVersion marks the Version header required in the fake's copy of
+// the contract. The server refuses a request without it; the contract
+// declares it optional only so that generated clients can set it once, at
+// client creation (see the parameter's description), not to allow leaving
+// it out.
+func requireVersion(spec *openapi3.T) {
+	for _, item := range spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && p.Value.Name == "Version" {
+					p.Value.Required = true
+				}
+			}
+		}
+	}
+	if p := spec.Components.Parameters["Version"]; p != nil && p.Value != nil {
+		p.Value.Required = true
+	}
 }
 
 // authenticate checks the bearer token for the contract's bearerAuth scheme.
@@ -111,29 +133,40 @@ func refuse(_ context.Context, err error, w http.ResponseWriter, r *http.Request
 	}
 	switch {
 	case unauthorized != "":
-		_ = fakeapi.UpsertOpportunity401JSONResponse{
+		_ = fakeapi.UpsertOpportunity401JSONResponse{Body: gen.UnauthorizedError{
 			StatusCode: ptr(http.StatusUnauthorized),
 			Message:    &unauthorized,
 			Error:      ptr("Unauthorized"),
-		}.VisitUpsertOpportunityResponse(w)
+		}}.VisitUpsertOpportunityResponse(w)
 	case len(malformed) > 0:
 		badRequest(w, malformed[0])
 	case len(invalid) > 0:
-		_ = fakeapi.UpsertOpportunity422JSONResponse{
+		_ = fakeapi.UpsertOpportunity422JSONResponse{Body: gen.UnprocessableError{
 			StatusCode: ptr(http.StatusUnprocessableEntity),
 			Message:    &invalid,
 			Error:      ptr("Unprocessable Entity"),
-		}.VisitUpsertOpportunityResponse(w)
+		}}.VisitUpsertOpportunityResponse(w)
 	default:
 		badRequest(w, "Bad Request")
 	}
 }
 
 func badRequest(w http.ResponseWriter, message string) {
-	_ = fakeapi.UpsertOpportunity400JSONResponse{
+	_ = fakeapi.UpsertOpportunity400JSONResponse{Body: gen.BadRequestError{
 		StatusCode: ptr(http.StatusBadRequest),
 		Message:    &message,
-	}.VisitUpsertOpportunityResponse(w)
+	}}.VisitUpsertOpportunityResponse(w)
+}
+
+// tooManyRequests is the body of a 429, as the vendor's throttler words it.
+// The contract declares it, so that clients generated from the spec read a
+// 429 as an error with a body rather than as an empty answer.
+func tooManyRequests() gen.TooManyRequestsError {
+	return gen.TooManyRequestsError{
+		StatusCode: ptr(http.StatusTooManyRequests),
+		Message:    ptr("Too Many Requests"),
+		Error:      ptr("Too Many Requests"),
+	}
 }
 
 // flatten lists the errors of a MultiError, or err alone. It looks at err
@@ -219,6 +252,14 @@ func schemaMessage(se *openapi3.SchemaError) string {
 		return typeMessage(field, se.Schema)
 	case "enum":
 		return field + " must be one of the following values: " + joinValues(se.Schema.Enum, ", ")
+	case "minLength":
+		// Only ids carry minLength, and only 1: class-validator's IsNotEmpty.
+		if n := len(path); n > 1 {
+			if _, err := strconv.Atoi(path[n-1]); err == nil {
+				return "each value in " + strings.Join(path[:n-1], ".") + " should not be empty"
+			}
+		}
+		return field + " should not be empty"
 	case "maxItems":
 		if se.Schema.MaxItems != nil {
 			return fmt.Sprintf("%s must contain no more than %d elements", field, *se.Schema.MaxItems)

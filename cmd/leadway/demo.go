@@ -65,13 +65,13 @@ func demo(ctx context.Context, out io.Writer) error {
 	}
 	o := created.Opportunity
 	fmt.Fprintf(out, "1. Upsert without an id:\ncreated opportunity %s %q in stage %s, value %g, new=%t\n",
-		*o.Id, *o.Name, *o.PipelineStageId, *o.MonetaryValue, created.New)
+		o.Id, o.Name, o.PipelineStageId, o.MonetaryValue, created.New)
 	if err := writeJSON(out, created); err != nil {
 		return err
 	}
 
 	updated, err := client.Upsert(ctx, leadway.UpsertRequest{
-		Id:              o.Id,
+		Id:              leadway.Ptr(o.Id),
 		PipelineId:      "pipe-sales",
 		LocationId:      "loc-demo",
 		PipelineStageId: leadway.Ptr("stage-proposal"),
@@ -82,6 +82,6 @@ func demo(ctx context.Context, out io.Writer) error {
 	}
 	o = updated.Opportunity
 	fmt.Fprintf(out, "\n2. Upsert again with its id, a new stage and a new value:\nupdated opportunity %s %q in stage %s, value %g, new=%t\n",
-		*o.Id, *o.Name, *o.PipelineStageId, *o.MonetaryValue, updated.New)
+		o.Id, o.Name, o.PipelineStageId, o.MonetaryValue, updated.New)
 	return writeJSON(out, updated)
 }

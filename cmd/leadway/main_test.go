@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadwaycrm/leadway"
 	"github.com/leadwaycrm/leadway/leadwaytest"
 	"go.uber.org/goleak"
 )
@@ -296,7 +297,7 @@ func TestUpsertDryRun(t *testing.T) {
 	want := "POST " + srv.URL + "/opportunities/upsert\n" +
 		"Authorization: Bearer REDACTED\n" +
 		"Content-Type: application/json\n" +
-		"User-Agent: leadway-go/1.0.0\n" +
+		"User-Agent: leadway-go/" + leadway.LibraryVersion + "\n" +
 		"Version: 2021-07-28\n" +
 		"\n" +
 		`{"followers":[],"followersActionType":"add","isRemoveAllFollowers":false,"locationId":"loc-1","name":"Website redesign","pipelineId":"pipe-1"}` + "\n"

@@ -49,7 +49,7 @@ func (siw *ServerInterfaceWrapper) UpsertOpportunity(w http.ResponseWriter, r *h
 
 	headers := r.Header
 
-	// ------------- Required header parameter "Version" -------------
+	// ------------- Optional header parameter "Version" -------------
 	if valueList, found := headers[http.CanonicalHeaderKey("Version")]; found {
 		var Version UpsertOpportunityParamsVersion
 		n := len(valueList)
@@ -58,18 +58,14 @@ func (siw *ServerInterfaceWrapper) UpsertOpportunity(w http.ResponseWriter, r *h
 			return
 		}
 
-		err = runtime.BindStyledParameterWithOptions("simple", "Version", valueList[0], &Version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		err = runtime.BindStyledParameterWithOptions("simple", "Version", valueList[0], &Version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
 		if err != nil {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Version", Err: err})
 			return
 		}
 
-		params.Version = Version
+		params.Version = &Version
 
-	} else {
-		err := fmt.Errorf("Header parameter Version is required, but not found")
-		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Version", Err: err})
-		return
 	}
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -257,43 +253,121 @@ func (response UpsertOpportunity200JSONResponse) VisitUpsertOpportunityResponse(
 	return err
 }
 
-type UpsertOpportunity400JSONResponse BadRequestError
+type UpsertOpportunity400ResponseHeaders struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type UpsertOpportunity400JSONResponse struct {
+	Body    BadRequestError
+	Headers UpsertOpportunity400ResponseHeaders
+}
 
 func (response UpsertOpportunity400JSONResponse) VisitUpsertOpportunityResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitDailyRemaining != nil {
+		w.Header().Set("X-RateLimit-Daily-Remaining", fmt.Sprint(*response.Headers.XRateLimitDailyRemaining))
+	}
+	if response.Headers.XRateLimitIntervalMilliseconds != nil {
+		w.Header().Set("X-RateLimit-Interval-Milliseconds", fmt.Sprint(*response.Headers.XRateLimitIntervalMilliseconds))
+	}
+	if response.Headers.XRateLimitLimitDaily != nil {
+		w.Header().Set("X-RateLimit-Limit-Daily", fmt.Sprint(*response.Headers.XRateLimitLimitDaily))
+	}
+	if response.Headers.XRateLimitMax != nil {
+		w.Header().Set("X-RateLimit-Max", fmt.Sprint(*response.Headers.XRateLimitMax))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type UpsertOpportunity401JSONResponse UnauthorizedError
+type UpsertOpportunity401ResponseHeaders struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type UpsertOpportunity401JSONResponse struct {
+	Body    UnauthorizedError
+	Headers UpsertOpportunity401ResponseHeaders
+}
 
 func (response UpsertOpportunity401JSONResponse) VisitUpsertOpportunityResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitDailyRemaining != nil {
+		w.Header().Set("X-RateLimit-Daily-Remaining", fmt.Sprint(*response.Headers.XRateLimitDailyRemaining))
+	}
+	if response.Headers.XRateLimitIntervalMilliseconds != nil {
+		w.Header().Set("X-RateLimit-Interval-Milliseconds", fmt.Sprint(*response.Headers.XRateLimitIntervalMilliseconds))
+	}
+	if response.Headers.XRateLimitLimitDaily != nil {
+		w.Header().Set("X-RateLimit-Limit-Daily", fmt.Sprint(*response.Headers.XRateLimitLimitDaily))
+	}
+	if response.Headers.XRateLimitMax != nil {
+		w.Header().Set("X-RateLimit-Max", fmt.Sprint(*response.Headers.XRateLimitMax))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
-type UpsertOpportunity422JSONResponse UnprocessableError
+type UpsertOpportunity422ResponseHeaders struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type UpsertOpportunity422JSONResponse struct {
+	Body    UnprocessableError
+	Headers UpsertOpportunity422ResponseHeaders
+}
 
 func (response UpsertOpportunity422JSONResponse) VisitUpsertOpportunityResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitDailyRemaining != nil {
+		w.Header().Set("X-RateLimit-Daily-Remaining", fmt.Sprint(*response.Headers.XRateLimitDailyRemaining))
+	}
+	if response.Headers.XRateLimitIntervalMilliseconds != nil {
+		w.Header().Set("X-RateLimit-Interval-Milliseconds", fmt.Sprint(*response.Headers.XRateLimitIntervalMilliseconds))
+	}
+	if response.Headers.XRateLimitLimitDaily != nil {
+		w.Header().Set("X-RateLimit-Limit-Daily", fmt.Sprint(*response.Headers.XRateLimitLimitDaily))
+	}
+	if response.Headers.XRateLimitMax != nil {
+		w.Header().Set("X-RateLimit-Max", fmt.Sprint(*response.Headers.XRateLimitMax))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
 	return err
@@ -307,11 +381,18 @@ type UpsertOpportunity429ResponseHeaders struct {
 	XRateLimitRemaining            *int
 }
 
-type UpsertOpportunity429Response struct {
+type UpsertOpportunity429JSONResponse struct {
+	Body    TooManyRequestsError
 	Headers UpsertOpportunity429ResponseHeaders
 }
 
-func (response UpsertOpportunity429Response) VisitUpsertOpportunityResponse(w http.ResponseWriter) error {
+func (response UpsertOpportunity429JSONResponse) VisitUpsertOpportunityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.XRateLimitDailyRemaining != nil {
 		w.Header().Set("X-RateLimit-Daily-Remaining", fmt.Sprint(*response.Headers.XRateLimitDailyRemaining))
 	}
@@ -328,7 +409,49 @@ func (response UpsertOpportunity429Response) VisitUpsertOpportunityResponse(w ht
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
 	}
 	w.WriteHeader(429)
-	return nil
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertOpportunitydefaultResponseHeaders struct {
+	XRateLimitDailyRemaining       *int
+	XRateLimitIntervalMilliseconds *int
+	XRateLimitLimitDaily           *int
+	XRateLimitMax                  *int
+	XRateLimitRemaining            *int
+}
+
+type UpsertOpportunitydefaultJSONResponse struct {
+	Body       ErrorResponse
+	Headers    UpsertOpportunitydefaultResponseHeaders
+	StatusCode int
+}
+
+func (response UpsertOpportunitydefaultJSONResponse) VisitUpsertOpportunityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XRateLimitDailyRemaining != nil {
+		w.Header().Set("X-RateLimit-Daily-Remaining", fmt.Sprint(*response.Headers.XRateLimitDailyRemaining))
+	}
+	if response.Headers.XRateLimitIntervalMilliseconds != nil {
+		w.Header().Set("X-RateLimit-Interval-Milliseconds", fmt.Sprint(*response.Headers.XRateLimitIntervalMilliseconds))
+	}
+	if response.Headers.XRateLimitLimitDaily != nil {
+		w.Header().Set("X-RateLimit-Limit-Daily", fmt.Sprint(*response.Headers.XRateLimitLimitDaily))
+	}
+	if response.Headers.XRateLimitMax != nil {
+		w.Header().Set("X-RateLimit-Max", fmt.Sprint(*response.Headers.XRateLimitMax))
+	}
+	if response.Headers.XRateLimitRemaining != nil {
+		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 // StrictServerInterface represents all server handlers.
@@ -415,69 +538,84 @@ func (sh *strictHandler) UpsertOpportunity(w http.ResponseWriter, r *http.Reques
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fptc9s6dv4rZ9jO3KSVZUqxb2LnSx3He+tNcuPrOMl2Lc8IIo4kxCDAC4BS1B3/984BQIkUKUdJsx86",
-	"02+2iJeD8/o8B/hHkum80AqVs8npP5I5Mo7G//m3g2vm8K3IhTt4zYRcHVxjzoQSakafOdrMiMIJrZLT",
-	"5Br/LNE6CxKnDpzmbNWHMwdpD3CBZgUmDIApE9LCUrg5HA1PoFROSHBzBM5WYLSUFvQCTT/pJTabY85o",
-	"L/zK8kJicjo4OTk5SXuJWxWYnCZCOZyhSR4eeg1xL5VDs2Dy4J2QUljMtOK2LfRbVDM3Bz31AkxKYx0s",
-	"heJ62QOhIK9N3iVPmqbfFqemw0c05+bCAisKyNkKcnaPMNUm/Cp1xmg4FGhIUTukGaZ7ifOOfX1EDCal",
-	"XiL3W9VVslsD39xwb78RylsiK41B5fbZ/uR5x+4PvaRghuXooit/QmP9ftvbn11dwiJ87MN4mA4HB+nz",
-	"g+GLMQjrRdFKrmDBZInBEqh4oYVywLIMC+f9Yi1Mslkg6SWCNgjxlPQSxXIaUUnSSygghEGenDpTYuNw",
-	"qsyT09v6anfrU1pnSJH+kGGKP+ErxqMqL4zRpn3SV5qvyNMZHKUpMGWXIcgKows0TqBfJkdr2QwbKqa1",
-	"IS6etOToJdYxV9pzzZvTjnY4RvxJT75g5mj+eWmdzv8iUPIOA0HmP8OUvkdL0DEU6KLQxpVKuFX7IH74",
-	"JxrdXvNmjmGhU2AQztHzC3qR/J/MGObVFT5b0Kb+80iFsbYHHAtUXKgZ6OC8fudfLNA5+yPV8I8LykuF",
-	"ERbp4II39fxupifnrwZH//Xu05vy4ugNe1EM2gp/qLvOLS3Sq5/2rkPD7zea6tBwQ5PAgt9TYBh0pVEW",
-	"hOuD1xkqrg0UbIb+dPSFxjOYMIOVTl6GQInxY+eswPCXmEivptpmVTTZuFd/pC58tQjWFha0F5PJHkww",
-	"Y6UNa5WFRePAoC20skgD75VeKnAaJLIFjpTVOYIuHTwZM2vFTCG/0eOez6la4VMyM4dShXl+PwvMIIiZ",
-	"0gZ5f6RuRI7WsbwIHy4/vIcXv6aDyid6cI+FV0DlJFaDmzPnfYlHZx0pRQUQgioZ2DLL0NppKWFphEMQ",
-	"ymlgwDHT3o2Q4jc4TtOlN8douk36YjjTf/v0+Zm8vPh68cfVe8WfdcVpppVjmaPJ/2pwmpwm/3K4Kf6H",
-	"MZkc1pzlPM7YTL7cctn85v7D+WTw8dWXybG7P3q/ePXrSefeBplDfuba/vd5jiFw6o6xZBbiHHhSKf5p",
-	"K9n+epAeH6SDm/Tk9Fl6mqb9NE3/3rn/Jsd4XQqHuf2WJuqJaZO4fA6g/6faV0rTASw+WjRw+dpCGENm",
-	"3TphHz4W1hlkeQwl+u6lAqm1RbmiOMKV97wyLtc4/23yVrz563ChrmfHFzfvXvx9cPLmOYX/+mwtLWyf",
-	"YDsBrT7/oSfn15fz61n5h3s9lHJx36VNyaw7y+isr5nDHSZlaqUVAo0FlpEhddvOP8O2tMMHx2Z4Pmdq",
-	"ho/6mKVxQabMj+Y/UwQqg3vJ4Er7TxAigsTtGD1/Wz5/xeSXL3+aiy+vfntz8/vv2D3fumtk9sdXyLVC",
-	"x8xqXXc3yHSYUsCYnLnkNOG6nMjaCqrMJ4QOKpRU3/szTiylSYMcKf917VuIAqVQuC335Pz+zW/Fa7u6",
-	"ujoqsHyjl/e/PTbfe9H2Is9PBscceXbwYjp4cXB0xI8PXkyyZwfPn2fpEZ6cHLFB2gmLdGmyrcOwQuxG",
-	"UG2Xea+wIifjWloOnjYO9cW+jGUICsmEirWIShEDhcvK20IRmhhk93Zda5q+pgvs1G5Z8O/K3T/ZsR8e",
-	"BzTnm6rWRnmxarVEFJSZO+AvFQGmVr+3vPAsyxEuVdalHyI3sjn8C1P4H/HffqbzrmniB0tpO0T+yhTC",
-	"a90ZksVcq63h/z4YpsPj4+N0kD7vmuLYzDZm3CYLUXxPZfmGyT7scPfwewe6b6FPKYgyjpmUY2C5juU1",
-	"xsNICecRIYVFBclc9AZD7pAzl81jzaX1IkyPtCvGwdKzNEqKSS9hE6a4Vkhgm0lJyvh24HxUrHRzbcR/",
-	"I9+DlQ12sjKsJm/2rK/dmYq7iByp0el7VKQepR1s1tj0GmymC+x/F9Eb7Ef0PqrCaAK/bCLx2woZDqNC",
-	"XsI4HmccLR9aSgsmBY99EaMnEvM9VVcTAy6UI1q0pwpvq+VXMEPF0YCd61Jyr038Kqz7PgS2S6XD4Z4q",
-	"9USoFlsVTye+wLkI5OmqppIpkxZ7Hbmynh+djuibeG/I/334GLnSRsEenBokYZDDZDVSHt+goVoTW3zD",
-	"XohB71mEq8nTJoL76Mu/zXM6gHVHNq/mgNPNOvOd5OiyowVx/ngRgQtmpEADBhfCCq1sVbPLCuGfXV2O",
-	"VEXagy484XzZ6HbVExw3uiiQe4KtOBgsLXJKbFS818L5b/GsPoDHa04y7sPlJgvO0aBn6mqkKkYdOXaV",
-	"IDMmJRoLGSMMIaQEKdQ9sKqGbrcy9i1X+7AkIsCck4Dr0eR4BnO9QJganXtn6dGIbK4tKu9sm9MGMnKz",
-	"KnC8q1URuqt208WZlC4otFKgRcU9QxdqRv8GIEUqlmyC0nc7RhtHGSUvR6oyca8meZ2x9YA5yLV1MEh9",
-	"R5XU3IcPqDiMb+/G4PRI+Y5FbYFSRfS0pfMfYHw5+3oZPg7SRxjsRn+dGM/NY9RVxwKh6r7mj8w4J45X",
-	"mY334TNlAHI5zAu3qk/owZhxPo4o0deiOeHRRh1mnPs2Ka3WLLjhyw5E1ZT+8nUVjVv5rcpqb73yhfO9",
-	"olreUxjMJNTMA4qc3UfEQCYEwTEvtEPlegFrZ1JQEOdsBZZNUa7AYIHM+RCeOjQjxdS636RLl+m81R/c",
-	"l4ALe+3VciblX3bHV0DnpsRetElVOCtDdKgm+qavEt/lnLGuRFEnWktkqk1LtxBfOTlgWaZL5eBJNfBp",
-	"SEh6qSJCi+ysmdh/lNVuXz/Ql872E00M7cJIocb0y/jHpGgx46YYn6q2tr8IQyarm5BKJ7/YWCay1Y4E",
-	"55005LcADyjBxZxGKwWODUTEQ9nwnqB9aFdZjIrDRgmxXJeWCn2c7509wOvqJ19ctpzhe+l+UxuvhS0k",
-	"WwF97XLRhgW+vz/Q3Owqfmv5wASlVjPbQhT/i6ZCi+7M1ucrdolhqUQJ1ZThh3sSa+a1Zwc4UrXtS4ea",
-	"QhsBXi/3O7JUd9W52w/b2lLuYPpbVxjWaYM8ePpyXcCEDcm76iwL1yYMCpcdO5gSaR21KQDVGlv26sXU",
-	"6QcLF8sM9/WkbsJw59fOlrp5VbOnmVoGolM0F2trmPwBs9KQmWnJcP4JMoPmrHTzthrGZ5Evenufwis/",
-	"FkZlmj7LPLH0f+K4R+c3wZnXhBOFNwMDu8n6I1VL++9peX+xam2YRuuIbA74tRCG0hAVUtKlfy1AxhWW",
-	"kPXUoJ0jD5yjQnAHpaW04L9Vy+mt/eHKiAVzOFKXRLNMYJONvYm4OOZEFt8qGO3IoiENh8MpxJBlR2q8",
-	"0blA2/dXPOPIqX2O9NbzRvfK20Tp3LkiXOsKNdWhG7VubcXb47fI+JKt4Pz6HXBcoCTPpZgqjYxL2NPD",
-	"w82nvgwzMpP7PtTDNvM736J5YJlEC41TUDFiUN97XZJHaqTqH3xdWM6FwwMPmim9/aeYzd+SRL9Yv8i5",
-	"Vgozpw3xosgOEeZUbke+q4HKifjewZMfEkuKnBIhAc3GGr9YMoSwwHVW5oTAMr1AY0dqfPX+ww0cNk5y",
-	"GC4Ox5FUWS0XFajzvSEufEpaM7hQZX8JPoZUfkPD6CUgy+ZhhdILKiwYzLQhDBxrd52oxfU85fKVOtMq",
-	"Q6Os1+B1/YRFIVeeKrCigCfaVC4KNQ996gdUkXMKkxVwnLJSupEapGn12Mb6YYMU4iMWf+xhmvbS7TH+",
-	"uc5FfKgTLlVHKmPGiKifcf09x7+NIb4TioecbG53joYn6yWCx0uRobJYc+N3lzctn9UFqtAy72szO4yT",
-	"7CGNfeglTji5HQHvG056dnWZ9JJF9dIjGfTTfhpSKipWiOQ0edZP+8T+C+bmPtl1egd9KLTtKDQhWOxW",
-	"e7K3iZ7qzQh67MLJLmPBx70QQVXUjJRvcFXmC5lkfZdt2cqua1bo4e+4GfW+QySLqAvtU6Mnob+3YSmn",
-	"kY4Qpa0YCWwIyUhFRgJPGDiRoy5dD9i6D5GFeBNa0a/HX78+9UwnkiUGvCwkxWw0OeWeNehvF/Kk+T7n",
-	"trvObYYcVq9mHu5CmUPrXmm+qpIkqtDwKoIQQqvDLzY894kFN3T3vbT0ly3znJnVJv81LRrM5e8KyaUq",
-	"zF5vTO1qLNXaHbd3Oxh25K/dJC7yqDpr2sUytkiFB90xwjpQcR0E7wKxLcy6L9KsgGXohT+sb42ayn6n",
-	"F17VvlG6/RaEcpPvAq3JZl33db3uaoM8qmy+m17/bEMMjtO0f/xP1Xjt+de3YOLOFvFDEzQSIvU/hDzk",
-	"I2aYpnvE2A/L4eG8F+NxQF9/DbLOtZzw9P7PVbtEi7MPH5u678vSfdfvXuDxB6P7rl2f1v3mc9+VaPhj",
-	"jzj3XaemRzLz0U/0p+0Xjzv8qHp3TD6UMznVJifX8cIMfp5zt676doizZkO5sNY/PBTK32P1IsnxHi5Z",
-	"dh9x1yN8wh9iOPyJh2jdz+04xUTzlX/Jjbx2C7frnm59OeflPemg11pDztT6kbg9bT3IBm3iK3EhVzAp",
-	"+QxdQNXh0fRItR9LCwulRQ5lESBWhVktWwVu14fPc1QjNX4kAfiXwGkPDDqzopo1wamO1Hb9ZH2kiHTQ",
-	"SP+cUaK1L0NvbSkswpIJ10TQnVlgHMDT/+e0/0M5rdZE8UC23j65TTqCN7kjELvBRKEsbgHQpHqFcZs0",
-	"SE5y9+M7+lvZgLa3OqBG89IjphYpo0kiw9BGyCrOPf8z9BLu1lK2Wpu7mgj1Xn6Eqs0DPtw9/E8AAAD/",
-	"/w==",
+	"7Ft7c9tGkv8qXbirsn0HUSAtrS36n5NlbVaxHSuyEu+tqSoOgRY5FjCDzAxIMS5996vuGZAAHxKzci6V",
+	"qvwnEfPo6ennr3u+RqkuSq1QORv1v0YTFBka/vOfexfC4TtZSLf3Rsh8vneBhZBKqjF9ztCmRpZOahX1",
+	"owv8pULrLOR47cDpTMw7cOwgiQGnaOZg/AC4FjK3MJNuAge9I6iUkzm4CUIm5mB0nlvQUzSdKI5sOsFC",
+	"0F54K4oyx6jfPTo6OkriyM1LjPqRVA7HaKK7u7hF7plyaKYi33sv81xaTLXK7DrR71CN3QT0NRMwqox1",
+	"MJMq07MYpIKiMXkbPUmSPExOg4f3cM5NpAVRllCIORTiBuFaG/9rrlNBw6FEQ4zaQk0v2Ymc9+L2HjJE",
+	"nusZZrxVkyXbOfDghjvLjVR8E2llDCq3y/ZHLzbsfhdHpTCiQBdE+Wc0lvdb3f74/Aym/mMHhr2k191L",
+	"Xuz1Xg5BWiZFq3wOU5FX6G8CVVZqqRyINMXS2c5AXU4QLJopGjB4XVm0IBbiToKuKwfSwdODJHkWg9Vg",
+	"UWX0i1ZeOQYqDH8FY1RohMMM0lySUoJF58emGMNsgoFF/JWoTA3S+M5ARfGSL9HyLFEcSTqrV+0ojpQo",
+	"aETNlBZfVVVE/c/N2VcLBltn6A6Zv34KM/e1yMItnhqjzTqTX+tsTkom4CBJQCg78/pdGl2icRJ5mQKt",
+	"FWNs3S6tDWHxaI2OOLJOuMqe6Kw97WCLTIaf9OgLpo7mn1TW6eLvEvNsg2xAyp/hmr4HIaBjKNBlqY2r",
+	"lHTz9YPw8J9p9PqaJCu8UB8E+HPEvCCTxH8KYwSzy3+2oE3z54HyY20MGZaoMqnGJEgkFLzzEwt0zlV5",
+	"OCWTWBppkQ4uszaf34/16OR19+B/3//8tjo9eCtelt11ht/FEQmqNJiRkMgsipunvdrAYRaJC7SlVhbv",
+	"EQ01B+0maABpQhASuDa64JMdn5/FYKt0AsLCQXJATDnoPu8M1DDIDWusINVyyKpCq0AurQv2vWBzOhW5",
+	"zLwt5Z1IgY95M+t3EzAWDmdiTsbo2mhVzyca4KlQ8I/L9+/gMOlBKcYY06oDpRU+g4mYIijt6RzpbO7v",
+	"oC0dWOvIkvk/aAd/15XKNon4RrU4EUppB9+dXsL+UhYl2v2qtGhIV7TCD9dR//PXtSW/RtJhwcSs7RZ+",
+	"YGGL7q7uU7GD3VTsw1JVNqhYS5XobmtGG3SVURak6wArDapMG2Y5izd9ofECRsJgrRSvvJEOtttORIn+",
+	"LznKWU8am9WW3Ia9OgN1ypGKV3dpQTOZIo9hhKmorF/LcxhMkGkaeKP0TIHTkKOY4kBZXSCQ1X86FNbK",
+	"scLsUg9ZVIAkhfQ8g0r5ebyfBWEQ5Fhpw7b8UhZonShK/+Hs4wd4+bekWxuFGG6wZAbUVsJqcBPh2Jhk",
+	"wVoNlCL/Ap6VggQzRWuvqxxmRjoEqZwGARmmmu0ICycplcyGTQ6A07rPpw/3kGm0QCJYGl1I4oLzhxK1",
+	"ZyJiyK+RQ6Sfe0nSdIYzXeUZGKT7ABHI4QNMRFmiojmWg0XM4oGSaiodUUie1Zm5H+pdH50sq8pcpsKR",
+	"2RuoMwXf6RhEuEqiOxgUviDLd2NQENdJkCz8ikZ7nsWekzhQ4V5SYcyc1JqlhezE0+Ht3ljvkRju2RtZ",
+	"7tVs2gtDhs82af5SFNrKnLzsjfU/f/70PD87vT398fyDyp6vWYI4emDPqO9MhXdxlGrlROpoj/80eB31",
+	"o//YX8b4+8Fx7zf08iTMWE4+W3EPxeXNx5NR96fXX0aH7ubgw/T1344eQ6IPWY7dukX4VAc4TVWdiUWY",
+	"A09rVXjWWY13/raXHO4l3cvkqP886SdJJ0mSfz2GzGV0wBe4MJv38bUZUqwa1N23vtYchZsNSctPFg2c",
+	"vbHgx5BSrPCrAz+V1hkURTCV9J2Jh1xri/mc7CTO2bJUYbkWNz9H7+Tb73tTdTE+PL18//Jf3aO3L8i/",
+	"7+g5dj/oaiAy//SjHp1cnE0uxtWP7k0vz6c3j7jCXFh3nNLHN8LhFnETaq4VAo0FkZKQ6XUZ/H+UOyLk",
+	"oxNjPJkINcZ71cTSOE96yqOzP4BSChB2ItVV9o+jNeTQq7bt5F314rXIv3z5xZx+ef3d28sffsBHbWPd",
+	"BQr7u29UaIVOmPki01jCAL2ELIgphIv6UaarUd7YSFXFiNPAXTfy6WLzJJ9wZMlfG8yQfNojTlHKEnOp",
+	"cJVZo5Obt9+Vb+z8/PygxOqtnt189w22YbVa3evFUfcwwyzde3ndfbl3cJAd7r0cpc/3XrxIkwM8OjoQ",
+	"3eQRe1tdmXSFg6KUj1mRNWld1T4orJOVYcO/ew0d+vjGvgqhI5S5kCrEjxT0CFA4q7XUB44jg+LGLuLD",
+	"to7qEh9z81WZ/aYg4I+xGw+kNCfLYGs90Q/B1NpJJPnuDQgIRRNCzX9Y07fjtEA4U+kjuI2FkHl71S9C",
+	"4f+EfzupLh6xuvx948V1C/S9UAhv9GPsZznRamXV/+72kt7h4WHSTV48YmUnxra18OdoKsvfIXx6QDg/",
+	"bjET/vcNUNZapp1L6ywMRZ4PQRQ6hJrBjgyUZACSzUmdfrog94YEvxAunYT4k9YLmFTAGIP9mDEESW4z",
+	"iiMxEirTCjP6O8+JZw8YnLs4utT6vVDzGkp+GIXsHdUoJJ942MSq/2sIoQYCVsxhNpHpBEZVNkY67EBx",
+	"OluVO0I7l1oD0VaDmHZniGenmdvAmd7RbuDMT0pUbqKN/BWzHcDb7lbwdsPRm2vvfuoJgtM3qEiwlHaw",
+	"XGNZDbGpLrHzm/Dg7q78KI1OibBRjjvIUS8w5BUsYUivM77o1UAbS6NHORY7sq5BBpwqJ918VxZ+rpef",
+	"wxhVhgbshLEW4ibeSut+gyG6T8R6O7KU4bKGVarh/P7XSGSZ9IbtvMGSa5FbjDf406YPdTogAqAN+FCi",
+	"Az8FRG3JYE5xDRIxmMFoPlBuWa0JRchegHxYsiiJJ0kbyYztVvEwkrMhPd/g8es54HQ7ZNkJ/lmFZtp7",
+	"ntwfaMCpMLnk8tRUWqmVraPEqsYJjs/PfBFKGiKReMHw16tWPa7pGjKjyxK5jCVUBgbJMJJLoHBxQRx/",
+	"C2dlBR4ukI1hB86W/mOCBhnPVQO1QB09fFe7llTkOZnlVFDUKvMccqluQNRx1mrFY6cgZEesxWkQmYck",
+	"69EkeAYLPcVFmaKIaUQ60RYVC9vytB6EuJyXONwGaPv6r10We0aV8wytGWhRZYzjSjWmf33oTizOxQhz",
+	"xsQHS0EZRK8Gqr7iuEF5E/eJQTgotHXQTbjmS2zuwEdUGQw/Xw3B6YFi2LSxQKVCIL7C84dxo0IqX3WP",
+	"+t1NFk3cnvmh3WTdFm3g5sbkgQtJLN/1/UnVlDxmgMgyzJaXmHXgE9kDEkAsSjdvTohhKLJsGNIP9kwT",
+	"yoda8YzIyM/51dqBi/+ydli5QZXP3tS6uWLtahv3jq9COsawG1ZQob80qcYcmBXiJkRedKEgMyxK7VC5",
+	"2Od6AaYvxBysuMZ8DgZLFAzOi2uHZqCEWtQodOVSXawVFbegdQ9csrQXzKTjPP/7dt3zSaCpMA43VDvV",
+	"+lo2MCrILXuQ3yS4wecEUkda5yhUtIYarcTR1WhPpKmulIOn9cBn3ljpmQpxb0Ae2kZ/Cxb0AONWsaXV",
+	"Vgr6shE8p4m+/BTS+yH9MtyJpnUdXQWe2mT8XNfJuakHRV53ddQcemKDQ0nnW0whC7C3hD6QIFMYrB+t",
+	"5CEs6PUSX3TycuHrx7W9IzeyZEJw7KE5w89nRfApTP0Tu6EV0dgJTWskqW1uvJG2zMUc6OsmgW3dwIO4",
+	"2hpg1t7sPHxbk4ER5lqN7VrssQVle0AMN4BpawnmeHHachtRllybVG2K/i0srgWJ7Vj0Csnxak9Dg70t",
+	"5W+GCVss2Gb/dLVbTGyrfAuKtFIgt04bzLzczxauTlpv5usqmXTriYbC2YYdTIWNrqLmGiv3FQezyoOl",
+	"Cw4pY8/TvEI22RssqW43Aux4TWsXRKdoL7bOYZIHTCtD10xL+vOPUBg0xxWJ9Sobhschz+T77sNrHguD",
+	"Kkmep5yQ8p845BYs44V5kaii5GsQYJceYaAaLuEDLc8tY9b6aXFAFvC2lIaMErlc4iX3QdLlSsvlc4N2",
+	"gpnPVerIb6+yZCT4W72cXtkfzo2cCocDdUbpmfFZaGtvSniccDINXZhGO+4kg2UWrhC9zR2oYavRpMMV",
+	"+2HIxQeLLjK+dGbeUksnzpW+a0yqa+2RzgVsGprR3qHIZmIOJxfvIcMp5iS5pFOVycMStr+/v/zUyf2M",
+	"1BQMXt6tZownK+khWJGjhdYpyDUJaO69cNcDNVDND+wlZhPpcI+DbTJv/5DjyTui6InlRU60Upg6bUK/",
+	"EjcSwISc74DREFROhk5OTpqIrFwWZAgpJG2t8cTSRUgLmU6rgmK1VE/R2IEann/4uKXxZxiSMavzaR3+",
+	"MRqXSTZJi8zP+9wnXsaQnLGH6F4BinTiV6iYUGnBYKoNRcvBkzcTvLAep2rst1OtUjTKMgcvmicsy3zO",
+	"KYYoS3iqTS2i0JDQZzyg1pw+jOaQ4bWocjdQ3SSp+yotD+smENpz+di9JImT1THciHwaWpB9y85ApcIY",
+	"GfizBf0LkUVghm/1ITc6gwzTXBhcwAMDddy+WhYVrwRBjVh7ebN7lehDier4/Ayed5LOc8jRWd9/OtQk",
+	"PD1/uUNdojqr5WToQxu0vtWNV6L4SXEvnLeBEOxnUUf/REnjt3AuD1wpskG0Dys9rwcNIVwWx4dLe1oT",
+	"Uc9jqLDmGnOIsTTbD5Ga0mqvd3tbN+XUPV/SWcyvQ5zHTPz+44cf6hCQeDhQwyUeFdixAN6eWkQYthoO",
+	"h88CwhtkaNiUAdamRmU6dDQRG8jBNrsNaaOD7vMOHENp9O2crMqyTXCg1voECzbifLrDpBfDYfKc5hwm",
+	"B8GShzZCjnmlsg5F9mqg/J6qnjoRRJLnwkhnc768ui+4qKwDCnUdd0/WPPVnGSgfPvtuytlEOK7nkRqS",
+	"PeAGrXmJXsh5JQZbra3oFhvNi7lMMXRuBkv9/uxyzSyTSPoyZ0eb8X6YZPdp7F0cOenyVSP/oWWHj8/P",
+	"ojia1m3aUbeTdBIfNaASpYz6ESsFBTXCTdifb+587H+NSm03xFIndbOYakc1CwdRN3wjB+sZmZ6hzIax",
+	"dxK1Yxgoxn5rC+Xla2EhrJjbRVjmC6pbGplYLT6Fhjjut1vm6l4Qlyl7P+TmUo0X6Tkss/OBCuk5PBXg",
+	"ZIG6cjGIBUSXelMhtaJfD29vn7F8BuSg3TzHsRWaRc67HqtG7eb6z5tDueWQ/brP/O7KR3Jo3Wudzes4",
+	"AJXHgktPhNRq/4v1vfohpvTFUaaW/rJVUQgzX7r49o366+K+GBKpOkltYrbbMNcGEvj5agvcFMCczRhG",
+	"gBGaoMHWVL+dRXOWGTRsQxrYzPq2ZW1radmuyVSdO/kC292iNt9m9ns9ZVZzDWG1mZZbP7MMxAJrafK+",
+	"yddtCOG9zM62Y03f+iK6h0nSOfxdOd54QPFQJrS1enLXzotC5bm2Q6wxvSTZQcf+bTo4Y2Uy7s9Zm82b",
+	"C1ubUcq4+1uzTaSF2fv3Td31Wdiu629e4P7XXruu3Zy2+cHWrivR8PteYO26ToOPdM0H31CeVt8MbZGj",
+	"xSsqYaEQ+bU2xV+i86cUne63M0VrPQtbhGcBzxTSWn5oJRUX5OOAurA9ykV6Yx/Mzf4SuT+dyPV631Dk",
+	"1tpCtsgcJU7h1Uqj+WNbe0ijJ+Qv6fqTSdfRN5Ouje1rm+RLaygo1a/xrf7as3XQJryll/m87lpjWMI/",
+	"LR+o9Sfl0kLd08a57Fr3Wwc+TVAN1PAe6eLXYknsH2dRcjDCax1g8sXD/oHSDEJY/5QqR2tf+ardTFqE",
+	"mZCujcZtFLGhz1L/Upg/lcIEAO6bKU37XfEGbTluvyhu43nXuomfQCncJLwo9p/Yjgdx9e9Hfw0wdlxj",
+	"4MfnZ09IcyqRB5SNn5t24PhhZDAAfrsghANVijH2A9DXhk9DLb+B9MVtqG8J4/2lLX8ibWmULxlfaxYu",
+	"P1/dXcUNVMYn5isQWFT3oH+OWjBrdLXT4twd6aG9lf4Co7OK4Zk1BJgmyRR9WS6ta1iTX3xt7mpB0Fqr",
+	"wLaiXLNvJuBi7bPcXd39XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
