@@ -3,6 +3,7 @@ package leadway
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -105,7 +106,7 @@ func newAdaptiveLimiter() Limiter {
 }
 
 func newSlidingLimiter(max int, interval time.Duration, adaptive bool) *slidingLimiter {
-	return &slidingLimiter{max: max, interval: interval, adaptive: adaptive, locs: make(map[string]*location)}
+	return &slidingLimiter{max: max, interval: interval, adaptive: adaptive, locs: make(map[string]*location), now: time.Now}
 }
 
 type slidingLimiter struct {
@@ -113,6 +114,7 @@ type slidingLimiter struct {
 	interval time.Duration
 	adaptive bool // follow announced figures above max per interval
 	err      error
+	now      func() time.Time // time.Now; a benchmark of eviction moves it
 
 	mu        sync.Mutex
 	locs      map[string]*location
@@ -156,6 +158,9 @@ type location struct {
 type slot struct {
 	at time.Time
 	w  *waiter // nil once sent, or for requests counted for others
+	// answered: at is the time an answer came back, by when the server had
+	// surely counted the request; otherwise the time it was sent.
+	answered bool
 }
 
 type waiter struct {
@@ -190,7 +195,7 @@ func (l *slidingLimiter) Wait(ctx context.Context, key string) error {
 		return err
 	}
 	l.mu.Lock()
-	now := time.Now()
+	now := l.now()
 	l.sweep(now)
 	loc := l.location(key, now)
 	if err := loc.daily(now); err != nil {
@@ -226,12 +231,12 @@ func (l *slidingLimiter) Wait(ctx context.Context, key string) error {
 		case <-ctx.Done():
 			timer.Stop()
 			l.mu.Lock()
-			loc.leave(w, time.Now(), false)
+			loc.leave(w, l.now(), false)
 			l.mu.Unlock()
 			return ctx.Err()
 		}
 		l.mu.Lock()
-		now = time.Now()
+		now = l.now()
 		at = loc.slotOf(w)
 		if !at.After(now) {
 			loc.leave(w, now, true)
@@ -345,6 +350,31 @@ func (loc *location) leave(w *waiter, now time.Time, sent bool) {
 	}
 }
 
+// oldestUnanswered returns the index of the oldest send without an answer,
+// or -1.
+func (loc *location) oldestUnanswered(now time.Time) int {
+	for i, s := range loc.log {
+		if s.at.After(now) {
+			break
+		}
+		if s.w == nil && !s.answered {
+			return i
+		}
+	}
+	return -1
+}
+
+// insertPast puts s, which is at or before now, into the ascending log.
+func (loc *location) insertPast(s slot, now time.Time) {
+	i, _ := slices.BinarySearchFunc(loc.log, s.at, func(e slot, t time.Time) int {
+		if e.at.After(t) {
+			return 1
+		}
+		return -1
+	})
+	loc.log = slices.Insert(loc.log, i, s)
+}
+
 // trim drops the sends that no longer bear on any booking, under the
 // largest figures the location has had: those older than a window, and
 // those more than max places behind the first waiter.
@@ -405,12 +435,20 @@ func (l *slidingLimiter) sweep(now time.Time) {
 		return
 	}
 	l.lastSweep = now
+	evicted := 0
 	for key, loc := range l.locs {
 		if loc.idle(now) {
 			delete(l.locs, key)
+			evicted++
 		} else {
 			loc.trim(now)
 		}
+	}
+	// A map never gives back its buckets: copy it once most of it is gone.
+	if evicted > len(l.locs) {
+		locs := make(map[string]*location, len(l.locs))
+		maps.Copy(locs, l.locs)
+		l.locs = locs
 	}
 }
 
@@ -420,7 +458,7 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
+	now := l.now()
 	loc := l.location(key, now)
 	changed := false
 
@@ -448,6 +486,17 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 		}
 	}
 
+	// An answer came back: the server counted a request by now. The oldest
+	// send not yet answered takes the answer's time (which answer belongs
+	// to which send does not matter: the k-th answer comes after the k-th
+	// request reached the server), so windows are measured from when the
+	// server may have counted a request, however long the way there took.
+	if i := loc.oldestUnanswered(now); i >= 0 {
+		loc.log = slices.Delete(loc.log, i, i+1)
+		loc.insertPast(slot{at: now, answered: true}, now)
+		changed = true
+	}
+
 	// Requests someone else spent: the server counted more in its window
 	// than this limiter sent lately.
 	if rl.Max > 0 && rl.Remaining >= 0 && rl.Remaining < rl.Max {
@@ -473,7 +522,7 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 			}
 			others := make([]slot, extra)
 			for i := range others {
-				others[i].at = at
+				others[i] = slot{at: at, answered: true}
 			}
 			// The log is ascending.
 			i, _ := slices.BinarySearchFunc(loc.log, at, func(s slot, t time.Time) int {

@@ -45,6 +45,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,9 +83,13 @@ var reserveLua string
 //go:embed stop.lua
 var stopLua string
 
+//go:embed answer.lua
+var answerLua string
+
 var (
 	reserveScript = redis.NewScript(reserveLua)
 	stopScript    = redis.NewScript(stopLua)
+	answerScript  = redis.NewScript(answerLua)
 )
 
 // An Option configures a [Limiter]. An invalid option does not panic: every
@@ -209,6 +214,9 @@ type Limiter struct {
 	retryAt time.Time // when to try Redis again
 	trying  bool      // a call is trying Redis
 	probes  map[string]bool
+	// unanswered holds, per location, this process's bookings sent and
+	// not yet answered, oldest first.
+	unanswered map[string][]string
 }
 
 type budget struct {
@@ -229,7 +237,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Limiter {
 		timeout:    DefaultTimeout,
 		retryEvery: DefaultRetryEvery,
 	}
-	l := &Limiter{rdb: rdb, probes: make(map[string]bool)}
+	l := &Limiter{rdb: rdb, probes: make(map[string]bool), unanswered: make(map[string][]string)}
 	for _, opt := range opts {
 		if l.err == nil {
 			l.err = opt(&cfg)
@@ -390,11 +398,18 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 	case 2:
 		return &leadway.RateLimitError{Daily: true, RetryAfter: wait}, nil
 	}
+	l.mu.Lock()
 	if len(res) > 2 && res[2] == 1 {
-		l.mu.Lock()
 		l.probes[key] = true
-		l.mu.Unlock()
 	}
+	// At most a budget's worth: sends that never get an answer (the
+	// request failed on the way) must not pile up.
+	q := append(l.unanswered[key], member)
+	if n := len(q) - max(l.cfg.max, b.max); n > 0 {
+		q = q[n:]
+	}
+	l.unanswered[key] = q
+	l.mu.Unlock()
 	if wait <= 0 {
 		return nil, nil
 	}
@@ -406,6 +421,13 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 	case <-ctx.Done():
 		// Free the slot for others, on a context of its own: the caller's
 		// has ended.
+		l.mu.Lock()
+		if q := l.unanswered[key]; len(q) > 0 && q[len(q)-1] == member {
+			l.unanswered[key] = q[:len(q)-1]
+		} else if i := slices.Index(q, member); i >= 0 {
+			l.unanswered[key] = slices.Delete(q, i, i+1)
+		}
+		l.mu.Unlock()
 		_ = l.call(context.WithoutCancel(ctx), func(ctx context.Context) error {
 			return l.rdb.ZRem(ctx, keys[0], member).Err()
 		})
@@ -441,11 +463,34 @@ func (l *Limiter) Observe(key string, rl leadway.RateLimit) {
 	probed := l.probes[key]
 	delete(l.probes, key)
 	down := l.down
+	var answered string
+	if q := l.unanswered[key]; len(q) > 0 {
+		answered = q[0]
+		if len(q) == 1 {
+			delete(l.unanswered, key)
+		} else {
+			l.unanswered[key] = q[1:]
+		}
+	}
 	l.mu.Unlock()
-	if down || (!probed && !rl.DailyExhausted()) {
+	if down {
 		return
 	}
 	keys := l.keys(key)
+	if answered != "" {
+		// The oldest unanswered booking takes the answer's time (which
+		// answer belongs to which booking does not matter: the k-th answer
+		// comes after the k-th request reached the server).
+		if err := l.call(context.Background(), func(ctx context.Context) error {
+			return answerScript.Run(ctx, l.rdb, keys[:1], answered).Err()
+		}); err != nil {
+			l.failed(fmt.Errorf("redislimit: recording an answer: %w", err))
+			return
+		}
+	}
+	if !probed && !rl.DailyExhausted() {
+		return
+	}
 	err := l.call(context.Background(), func(ctx context.Context) error {
 		if rl.DailyExhausted() {
 			d := rl.RetryAfter
