@@ -65,10 +65,13 @@ func SafetyMargin(interval time.Duration) time.Duration {
 // NewLimiter returns an in-process [Limiter] that never lets more than max
 // requests per location into any window of length interval, at any
 // alignment, and otherwise never makes a request wait: a burst of max goes
-// out at once. It keeps, per location, the send times of the last max
-// requests (a sliding log) and books each caller the earliest slot that
-// keeps every window within budget, plus [SafetyMargin]. Callers are served
-// in the order they called.
+// out at once. It keeps, per location, the times of the last max requests
+// (a sliding log) and books each caller the earliest slot that keeps every
+// window within budget, plus [SafetyMargin]. Callers are served in the
+// order they called. A request counts from when it was sent until its
+// answer comes back, and from then on from the answer's time: by then the
+// server has surely counted it, however long the way there took (a burst
+// over new connections can take much longer than the margin).
 //
 // max per interval is a ceiling you choose, for example a share of the
 // vendor's budget that leaves room for other processes: the figures

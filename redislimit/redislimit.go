@@ -8,7 +8,9 @@
 // Each call books its slot with one Lua script, run atomically on Redis's
 // own clock (TIME): it checks the location's sliding log of send times,
 // books the earliest slot that keeps every window within the budget, and
-// applies the daily stop. The processes of a fleet thus draw on one budget
+// applies the daily stop. When the answer comes back, a second script moves
+// the booking to the answer's time, by when the server has surely counted
+// the request. The processes of a fleet thus draw on one budget
 // per location, whatever their number, with the semantics of
 // [leadway.NewLimiter]: a burst of the budget goes out at once, no window
 // ever holds more, callers wait only when they must.
