@@ -149,6 +149,9 @@ type location struct {
 	// with the waiter it belongs to.
 	log     []slot
 	waiters int
+	// scan is where the search for the oldest unanswered send starts:
+	// every send before it has its answer.
+	scan int
 
 	// The daily stop: while stopped, calls are refused until stopUntil;
 	// then one probe goes, and the others are refused until probeUntil or a
@@ -205,9 +208,7 @@ func (l *slidingLimiter) Wait(ctx context.Context, key string) error {
 		l.mu.Unlock()
 		return err
 	}
-	if len(loc.log) >= 2*loc.keepMax+16 {
-		loc.trim(now)
-	}
+	loc.trim(now)
 	at := loc.next(len(loc.log), now)
 	if !at.After(now) {
 		loc.log = append(loc.log, slot{at: now})
@@ -308,7 +309,15 @@ func (loc *location) next(i int, now time.Time) time.Time {
 // replan books every waiting request again, in order, after the budget
 // changed or the log did.
 func (loc *location) replan(now time.Time) {
-	for i := range loc.log {
+	// Waiters are at the end of the log: start at the first of them.
+	first, found := len(loc.log), 0
+	for found < loc.waiters && first > 0 {
+		first--
+		if loc.log[first].w != nil {
+			found++
+		}
+	}
+	for i := first; i < len(loc.log); i++ {
 		s := &loc.log[i]
 		if s.w == nil {
 			continue
@@ -345,9 +354,13 @@ func (loc *location) leave(w *waiter, now time.Time, sent bool) {
 		}
 		if sent {
 			loc.log[i].w = nil
+			loc.scan = min(loc.scan, i)
 			return
 		}
 		loc.log = append(loc.log[:i], loc.log[i+1:]...)
+		if i < loc.scan {
+			loc.scan--
+		}
 		loc.replan(now)
 		return
 	}
@@ -356,43 +369,56 @@ func (loc *location) leave(w *waiter, now time.Time, sent bool) {
 // oldestUnanswered returns the index of the oldest send without an answer,
 // or -1.
 func (loc *location) oldestUnanswered(now time.Time) int {
-	for i, s := range loc.log {
+	for i := loc.scan; i < len(loc.log); i++ {
+		s := loc.log[i]
 		if s.at.After(now) {
 			break
 		}
-		if s.w == nil && !s.answered {
+		switch {
+		case s.w == nil && !s.answered:
+			loc.scan = i
 			return i
+		case s.w == nil && i == loc.scan:
+			loc.scan++ // answered: no need to look at it again
 		}
 	}
 	return -1
 }
 
-// insertPast puts s, which is at or before now, into the ascending log.
-func (loc *location) insertPast(s slot, now time.Time) {
-	i, _ := slices.BinarySearchFunc(loc.log, s.at, func(e slot, t time.Time) int {
+// insertPast puts answered entries at time at, at or before now, into the
+// ascending log.
+func (loc *location) insertPast(at time.Time, n int) {
+	i, _ := slices.BinarySearchFunc(loc.log, at, func(e slot, t time.Time) int {
 		if e.at.After(t) {
 			return 1
 		}
 		return -1
 	})
-	loc.log = slices.Insert(loc.log, i, s)
+	loc.log = slices.Insert(loc.log, i, slices.Repeat([]slot{{at: at, answered: true}}, n)...)
+	if i < loc.scan {
+		loc.scan += n
+	}
 }
 
 // trim drops the sends that no longer bear on any booking, under the
 // largest figures the location has had: those older than a window, and
 // those more than max places behind the first waiter.
+//
+// It costs the entries it drops, so Wait runs it every time: the log then
+// holds about a window's worth, however large the budget.
 func (loc *location) trim(now time.Time) {
 	horizon := now.Add(-loc.keepInterval - SafetyMargin(loc.keepInterval))
-	past := 0
-	for past < len(loc.log) && loc.log[past].w == nil && !loc.log[past].at.After(now) {
-		past++
-	}
-	drop := max(past-loc.keepMax, 0)
-	for drop < past && !loc.log[drop].at.After(horizon) {
+	n := len(loc.log)
+	// Waiters are at the end of the log: entries more than keepMax places
+	// before all of them count for no booking.
+	limit := n - loc.waiters - loc.keepMax
+	drop := 0
+	for drop < n && loc.log[drop].w == nil && (drop < limit || !loc.log[drop].at.After(horizon)) {
 		drop++
 	}
 	if drop > 0 {
-		loc.log = append(loc.log[:0], loc.log[drop:]...)
+		loc.log = loc.log[drop:]
+		loc.scan = max(loc.scan-drop, 0)
 	}
 }
 
@@ -496,7 +522,7 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 	// server may have counted a request, however long the way there took.
 	if i := loc.oldestUnanswered(now); i >= 0 {
 		loc.log = slices.Delete(loc.log, i, i+1)
-		loc.insertPast(slot{at: now, answered: true}, now)
+		loc.insertPast(now, 1)
 		changed = true
 	}
 
@@ -523,18 +549,7 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 					at = now
 				}
 			}
-			others := make([]slot, extra)
-			for i := range others {
-				others[i] = slot{at: at, answered: true}
-			}
-			// The log is ascending.
-			i, _ := slices.BinarySearchFunc(loc.log, at, func(s slot, t time.Time) int {
-				if s.at.After(t) {
-					return 1
-				}
-				return -1
-			})
-			loc.log = slices.Insert(loc.log, i, others...)
+			loc.insertPast(at, extra)
 			changed = true
 		}
 	}
