@@ -93,6 +93,7 @@ start_fake
 run_fleet shared 300 "127.0.0.1:$redis_port"
 echo "shared_429=$(stop_fake)"
 report shared
+echo "shared_fell_back=$(cat "$tmp"/shared-*.out | grep -c '^down ' || true)"
 
 # Each process on its own default limiter.
 start_fake

@@ -88,10 +88,14 @@ var stopLua string
 //go:embed answer.lua
 var answerLua string
 
+//go:embed recheck.lua
+var recheckLua string
+
 var (
 	reserveScript = redis.NewScript(reserveLua)
 	stopScript    = redis.NewScript(stopLua)
 	answerScript  = redis.NewScript(answerLua)
+	recheckScript = redis.NewScript(recheckLua)
 )
 
 // An Option configures a [Limiter]. An invalid option does not panic: every
@@ -354,11 +358,9 @@ func (l *Limiter) figures() budget {
 // gives up; its result is dropped.
 func (l *Limiter) call(ctx context.Context, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
+	defer cancel()
 	done := make(chan error, 1)
-	go func() {
-		defer cancel()
-		done <- fn(ctx)
-	}()
+	go func() { done <- fn(ctx) }()
 	select {
 	case err := <-done:
 		return err
@@ -412,29 +414,64 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 	}
 	l.unanswered[key] = q
 	l.mu.Unlock()
-	if wait <= 0 {
-		return nil, nil
-	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil, nil
-	case <-ctx.Done():
-		// Free the slot for others, on a context of its own: the caller's
-		// has ended.
-		l.mu.Lock()
-		if q := l.unanswered[key]; len(q) > 0 && q[len(q)-1] == member {
-			l.unanswered[key] = q[:len(q)-1]
-		} else if i := slices.Index(q, member); i >= 0 {
-			l.unanswered[key] = slices.Delete(q, i, i+1)
+	for wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return l.cancelBooking(ctx, key, keys[0], member), nil
 		}
-		l.mu.Unlock()
-		_ = l.call(context.WithoutCancel(ctx), func(ctx context.Context) error {
-			return l.rdb.ZRem(ctx, keys[0], member).Err()
+		// The slot was booked from the bookings before it as they were
+		// then; some may have had their answer since, later than the
+		// margin assumed. Check again, and wait more if need be.
+		var left int64
+		err := l.call(ctx, func(ctx context.Context) (err error) {
+			left, err = recheckScript.Run(ctx, l.rdb, keys[:1],
+				b.max, b.interval.Microseconds(), l.cfg.max, l.cfg.interval.Microseconds(),
+				l.cfg.margin.Microseconds(), member).Int64()
+			return err
 		})
-		return ctx.Err(), nil
+		if err != nil {
+			if ctx.Err() != nil {
+				return l.cancelBooking(ctx, key, keys[0], member), nil
+			}
+			// The slot stands as booked; Redis's trouble shows on the
+			// next call.
+			return nil, nil
+		}
+		wait = time.Duration(left) * time.Microsecond
+		if err := pastDeadline(ctx, wait); err != nil {
+			l.cancelBooking(ctx, key, keys[0], member)
+			return err, nil
+		}
 	}
+	return nil, nil
+}
+
+// pastDeadline reports the error of a slot past ctx's deadline.
+func pastDeadline(ctx context.Context, wait time.Duration) error {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return &leadway.SlotPastDeadlineError{RateLimitError: &leadway.RateLimitError{RetryAfter: wait}}
+	}
+	return nil
+}
+
+// cancelBooking frees a booked slot whose caller gave up, and returns
+// ctx's error.
+func (l *Limiter) cancelBooking(ctx context.Context, key, logKey, member string) error {
+	l.mu.Lock()
+	if q := l.unanswered[key]; len(q) > 0 && q[len(q)-1] == member {
+		l.unanswered[key] = q[:len(q)-1]
+	} else if i := slices.Index(q, member); i >= 0 {
+		l.unanswered[key] = slices.Delete(q, i, i+1)
+	}
+	l.mu.Unlock()
+	// On a context of its own: the caller's has ended.
+	_ = l.call(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		return l.rdb.ZRem(ctx, logKey, member).Err()
+	})
+	return ctx.Err()
 }
 
 // Observe passes a response's figures on: the announced burst budget
