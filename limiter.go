@@ -3,6 +3,7 @@ package leadway
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -64,10 +65,13 @@ func SafetyMargin(interval time.Duration) time.Duration {
 // NewLimiter returns an in-process [Limiter] that never lets more than max
 // requests per location into any window of length interval, at any
 // alignment, and otherwise never makes a request wait: a burst of max goes
-// out at once. It keeps, per location, the send times of the last max
-// requests (a sliding log) and books each caller the earliest slot that
-// keeps every window within budget, plus [SafetyMargin]. Callers are served
-// in the order they called.
+// out at once. It keeps, per location, the times of the last max requests
+// (a sliding log) and books each caller the earliest slot that keeps every
+// window within budget, plus [SafetyMargin]. Callers are served in the
+// order they called. A request counts from when it was sent until its
+// answer comes back, and from then on from the answer's time: by then the
+// server has surely counted it, however long the way there took (a burst
+// over new connections can take much longer than the margin).
 //
 // max per interval is a ceiling you choose, for example a share of the
 // vendor's budget that leaves room for other processes: the figures
@@ -105,7 +109,7 @@ func newAdaptiveLimiter() Limiter {
 }
 
 func newSlidingLimiter(max int, interval time.Duration, adaptive bool) *slidingLimiter {
-	return &slidingLimiter{max: max, interval: interval, adaptive: adaptive, locs: make(map[string]*location)}
+	return &slidingLimiter{max: max, interval: interval, adaptive: adaptive, locs: make(map[string]*location), now: time.Now}
 }
 
 type slidingLimiter struct {
@@ -113,6 +117,7 @@ type slidingLimiter struct {
 	interval time.Duration
 	adaptive bool // follow announced figures above max per interval
 	err      error
+	now      func() time.Time // time.Now; a benchmark of eviction moves it
 
 	mu        sync.Mutex
 	locs      map[string]*location
@@ -144,6 +149,9 @@ type location struct {
 	// with the waiter it belongs to.
 	log     []slot
 	waiters int
+	// scan is where the search for the oldest unanswered send starts:
+	// every send before it has its answer.
+	scan int
 
 	// The daily stop: while stopped, calls are refused until stopUntil;
 	// then one probe goes, and the others are refused until probeUntil or a
@@ -156,6 +164,9 @@ type location struct {
 type slot struct {
 	at time.Time
 	w  *waiter // nil once sent, or for requests counted for others
+	// answered: at is the time an answer came back, by when the server had
+	// surely counted the request; otherwise the time it was sent.
+	answered bool
 }
 
 type waiter struct {
@@ -190,16 +201,14 @@ func (l *slidingLimiter) Wait(ctx context.Context, key string) error {
 		return err
 	}
 	l.mu.Lock()
-	now := time.Now()
+	now := l.now()
 	l.sweep(now)
 	loc := l.location(key, now)
 	if err := loc.daily(now); err != nil {
 		l.mu.Unlock()
 		return err
 	}
-	if len(loc.log) >= 2*loc.keepMax+16 {
-		loc.trim(now)
-	}
+	loc.trim(now)
 	at := loc.next(len(loc.log), now)
 	if !at.After(now) {
 		loc.log = append(loc.log, slot{at: now})
@@ -226,12 +235,12 @@ func (l *slidingLimiter) Wait(ctx context.Context, key string) error {
 		case <-ctx.Done():
 			timer.Stop()
 			l.mu.Lock()
-			loc.leave(w, time.Now(), false)
+			loc.leave(w, l.now(), false)
 			l.mu.Unlock()
 			return ctx.Err()
 		}
 		l.mu.Lock()
-		now = time.Now()
+		now = l.now()
 		at = loc.slotOf(w)
 		if !at.After(now) {
 			loc.leave(w, now, true)
@@ -300,7 +309,15 @@ func (loc *location) next(i int, now time.Time) time.Time {
 // replan books every waiting request again, in order, after the budget
 // changed or the log did.
 func (loc *location) replan(now time.Time) {
-	for i := range loc.log {
+	// Waiters are at the end of the log: start at the first of them.
+	first, found := len(loc.log), 0
+	for found < loc.waiters && first > 0 {
+		first--
+		if loc.log[first].w != nil {
+			found++
+		}
+	}
+	for i := first; i < len(loc.log); i++ {
 		s := &loc.log[i]
 		if s.w == nil {
 			continue
@@ -337,29 +354,71 @@ func (loc *location) leave(w *waiter, now time.Time, sent bool) {
 		}
 		if sent {
 			loc.log[i].w = nil
+			loc.scan = min(loc.scan, i)
 			return
 		}
 		loc.log = append(loc.log[:i], loc.log[i+1:]...)
+		if i < loc.scan {
+			loc.scan--
+		}
 		loc.replan(now)
 		return
+	}
+}
+
+// oldestUnanswered returns the index of the oldest send without an answer,
+// or -1.
+func (loc *location) oldestUnanswered(now time.Time) int {
+	for i := loc.scan; i < len(loc.log); i++ {
+		s := loc.log[i]
+		if s.at.After(now) {
+			break
+		}
+		switch {
+		case s.w == nil && !s.answered:
+			loc.scan = i
+			return i
+		case s.w == nil && i == loc.scan:
+			loc.scan++ // answered: no need to look at it again
+		}
+	}
+	return -1
+}
+
+// insertPast puts answered entries at time at, at or before now, into the
+// ascending log.
+func (loc *location) insertPast(at time.Time, n int) {
+	i, _ := slices.BinarySearchFunc(loc.log, at, func(e slot, t time.Time) int {
+		if e.at.After(t) {
+			return 1
+		}
+		return -1
+	})
+	loc.log = slices.Insert(loc.log, i, slices.Repeat([]slot{{at: at, answered: true}}, n)...)
+	if i < loc.scan {
+		loc.scan += n
 	}
 }
 
 // trim drops the sends that no longer bear on any booking, under the
 // largest figures the location has had: those older than a window, and
 // those more than max places behind the first waiter.
+//
+// It costs the entries it drops, so Wait runs it every time: the log then
+// holds about a window's worth, however large the budget.
 func (loc *location) trim(now time.Time) {
 	horizon := now.Add(-loc.keepInterval - SafetyMargin(loc.keepInterval))
-	past := 0
-	for past < len(loc.log) && loc.log[past].w == nil && !loc.log[past].at.After(now) {
-		past++
-	}
-	drop := max(past-loc.keepMax, 0)
-	for drop < past && !loc.log[drop].at.After(horizon) {
+	n := len(loc.log)
+	// Waiters are at the end of the log: entries more than keepMax places
+	// before all of them count for no booking.
+	limit := n - loc.waiters - loc.keepMax
+	drop := 0
+	for drop < n && loc.log[drop].w == nil && (drop < limit || !loc.log[drop].at.After(horizon)) {
 		drop++
 	}
 	if drop > 0 {
-		loc.log = append(loc.log[:0], loc.log[drop:]...)
+		loc.log = loc.log[drop:]
+		loc.scan = max(loc.scan-drop, 0)
 	}
 }
 
@@ -405,12 +464,20 @@ func (l *slidingLimiter) sweep(now time.Time) {
 		return
 	}
 	l.lastSweep = now
+	evicted := 0
 	for key, loc := range l.locs {
 		if loc.idle(now) {
 			delete(l.locs, key)
+			evicted++
 		} else {
 			loc.trim(now)
 		}
+	}
+	// A map never gives back its buckets: copy it once most of it is gone.
+	if evicted > len(l.locs) {
+		locs := make(map[string]*location, len(l.locs))
+		maps.Copy(locs, l.locs)
+		l.locs = locs
 	}
 }
 
@@ -420,7 +487,7 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := time.Now()
+	now := l.now()
 	loc := l.location(key, now)
 	changed := false
 
@@ -448,6 +515,17 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 		}
 	}
 
+	// An answer came back: the server counted a request by now. The oldest
+	// send not yet answered takes the answer's time (which answer belongs
+	// to which send does not matter: the k-th answer comes after the k-th
+	// request reached the server), so windows are measured from when the
+	// server may have counted a request, however long the way there took.
+	if i := loc.oldestUnanswered(now); i >= 0 {
+		loc.log = slices.Delete(loc.log, i, i+1)
+		loc.insertPast(now, 1)
+		changed = true
+	}
+
 	// Requests someone else spent: the server counted more in its window
 	// than this limiter sent lately.
 	if rl.Max > 0 && rl.Remaining >= 0 && rl.Remaining < rl.Max {
@@ -471,18 +549,7 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 					at = now
 				}
 			}
-			others := make([]slot, extra)
-			for i := range others {
-				others[i].at = at
-			}
-			// The log is ascending.
-			i, _ := slices.BinarySearchFunc(loc.log, at, func(s slot, t time.Time) int {
-				if s.at.After(t) {
-					return 1
-				}
-				return -1
-			})
-			loc.log = slices.Insert(loc.log, i, others...)
+			loc.insertPast(at, extra)
 			changed = true
 		}
 	}

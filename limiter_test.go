@@ -546,3 +546,32 @@ func TestNewLimiterRefusesABadBudget(t *testing.T) {
 		}
 	}
 }
+
+// A window is measured from the answer, by when the server had surely
+// counted the request, however long the way there took.
+func TestLimiterMeasuresFromTheAnswer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewLimiter(2, time.Second)
+		start := time.Now()
+		for range 2 {
+			if err := l.Wait(context.Background(), "k"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // the first answer takes 300ms
+		l.Observe("k", RateLimit{Max: 2, Interval: time.Second, Remaining: -1, RetryAfter: -1})
+		if err := l.Wait(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+		// The unanswered send still counts from when it left.
+		if got, want := time.Since(start), time.Second+SafetyMargin(time.Second); got != want {
+			t.Errorf("the third call went at %s, want %s", got, want)
+		}
+		if err := l.Wait(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := time.Since(start), 1300*time.Millisecond+SafetyMargin(time.Second); got != want {
+			t.Errorf("the fourth call went at %s, want %s: a window after the answer", got, want)
+		}
+	})
+}

@@ -84,7 +84,11 @@ func TestFleetMember(t *testing.T) {
 	rdb := redisClient(os.Getenv(envRedis))
 	defer rdb.Close()
 	lim := redislimit.New(rdb, redislimit.WithPrefix(os.Getenv(envPrefix)),
-		redislimit.WithBudget(fleetMax, fleetWindow), redislimit.WithSafetyMargin(fleetMargin))
+		redislimit.WithBudget(fleetMax, fleetWindow), redislimit.WithSafetyMargin(fleetMargin),
+		// Under the race detector on a busy machine a script can take
+		// longer than the default 100ms; this test is about sharing, not
+		// about the fallback.
+		redislimit.WithTimeout(5*time.Second))
 	c, err := leadway.New(os.Getenv(envToken), leadway.WithBaseURL(os.Getenv(envURL)),
 		leadway.WithRateLimiter(lim), leadway.WithMaxRetries(0))
 	if err != nil {

@@ -8,7 +8,9 @@
 // Each call books its slot with one Lua script, run atomically on Redis's
 // own clock (TIME): it checks the location's sliding log of send times,
 // books the earliest slot that keeps every window within the budget, and
-// applies the daily stop. The processes of a fleet thus draw on one budget
+// applies the daily stop. When the answer comes back, a second script moves
+// the booking to the answer's time, by when the server has surely counted
+// the request. The processes of a fleet thus draw on one budget
 // per location, whatever their number, with the semantics of
 // [leadway.NewLimiter]: a burst of the budget goes out at once, no window
 // ever holds more, callers wait only when they must.
@@ -45,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,9 +85,17 @@ var reserveLua string
 //go:embed stop.lua
 var stopLua string
 
+//go:embed answer.lua
+var answerLua string
+
+//go:embed recheck.lua
+var recheckLua string
+
 var (
 	reserveScript = redis.NewScript(reserveLua)
 	stopScript    = redis.NewScript(stopLua)
+	answerScript  = redis.NewScript(answerLua)
+	recheckScript = redis.NewScript(recheckLua)
 )
 
 // An Option configures a [Limiter]. An invalid option does not panic: every
@@ -209,6 +220,9 @@ type Limiter struct {
 	retryAt time.Time // when to try Redis again
 	trying  bool      // a call is trying Redis
 	probes  map[string]bool
+	// unanswered holds, per location, this process's bookings sent and
+	// not yet answered, oldest first.
+	unanswered map[string][]string
 }
 
 type budget struct {
@@ -229,7 +243,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Limiter {
 		timeout:    DefaultTimeout,
 		retryEvery: DefaultRetryEvery,
 	}
-	l := &Limiter{rdb: rdb, probes: make(map[string]bool)}
+	l := &Limiter{rdb: rdb, probes: make(map[string]bool), unanswered: make(map[string][]string)}
 	for _, opt := range opts {
 		if l.err == nil {
 			l.err = opt(&cfg)
@@ -344,11 +358,9 @@ func (l *Limiter) figures() budget {
 // gives up; its result is dropped.
 func (l *Limiter) call(ctx context.Context, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.timeout)
+	defer cancel()
 	done := make(chan error, 1)
-	go func() {
-		defer cancel()
-		done <- fn(ctx)
-	}()
+	go func() { done <- fn(ctx) }()
 	select {
 	case err := <-done:
 		return err
@@ -390,27 +402,76 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 	case 2:
 		return &leadway.RateLimitError{Daily: true, RetryAfter: wait}, nil
 	}
+	l.mu.Lock()
 	if len(res) > 2 && res[2] == 1 {
-		l.mu.Lock()
 		l.probes[key] = true
-		l.mu.Unlock()
 	}
-	if wait <= 0 {
-		return nil, nil
+	// At most a budget's worth: sends that never get an answer (the
+	// request failed on the way) must not pile up.
+	q := append(l.unanswered[key], member)
+	if n := len(q) - max(l.cfg.max, b.max); n > 0 {
+		q = q[n:]
 	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil, nil
-	case <-ctx.Done():
-		// Free the slot for others, on a context of its own: the caller's
-		// has ended.
-		_ = l.call(context.WithoutCancel(ctx), func(ctx context.Context) error {
-			return l.rdb.ZRem(ctx, keys[0], member).Err()
+	l.unanswered[key] = q
+	l.mu.Unlock()
+	for wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return l.cancelBooking(ctx, key, keys[0], member), nil
+		}
+		// The slot was booked from the bookings before it as they were
+		// then; some may have had their answer since, later than the
+		// margin assumed. Check again, and wait more if need be.
+		var left int64
+		err := l.call(ctx, func(ctx context.Context) (err error) {
+			left, err = recheckScript.Run(ctx, l.rdb, keys[:1],
+				b.max, b.interval.Microseconds(), l.cfg.max, l.cfg.interval.Microseconds(),
+				l.cfg.margin.Microseconds(), member).Int64()
+			return err
 		})
-		return ctx.Err(), nil
+		if err != nil {
+			if ctx.Err() != nil {
+				return l.cancelBooking(ctx, key, keys[0], member), nil
+			}
+			// The slot stands as booked; Redis's trouble shows on the
+			// next call.
+			return nil, nil
+		}
+		wait = time.Duration(left) * time.Microsecond
+		if err := pastDeadline(ctx, wait); err != nil {
+			l.cancelBooking(ctx, key, keys[0], member)
+			return err, nil
+		}
 	}
+	return nil, nil
+}
+
+// pastDeadline reports the error of a slot past ctx's deadline.
+func pastDeadline(ctx context.Context, wait time.Duration) error {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return &leadway.SlotPastDeadlineError{RateLimitError: &leadway.RateLimitError{RetryAfter: wait}}
+	}
+	return nil
+}
+
+// cancelBooking frees a booked slot whose caller gave up, and returns
+// ctx's error.
+func (l *Limiter) cancelBooking(ctx context.Context, key, logKey, member string) error {
+	l.mu.Lock()
+	if q := l.unanswered[key]; len(q) > 0 && q[len(q)-1] == member {
+		l.unanswered[key] = q[:len(q)-1]
+	} else if i := slices.Index(q, member); i >= 0 {
+		l.unanswered[key] = slices.Delete(q, i, i+1)
+	}
+	l.mu.Unlock()
+	// On a context of its own: the caller's has ended.
+	_ = l.call(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		return l.rdb.ZRem(ctx, logKey, member).Err()
+	})
+	return ctx.Err()
 }
 
 // Observe passes a response's figures on: the announced burst budget
@@ -441,11 +502,34 @@ func (l *Limiter) Observe(key string, rl leadway.RateLimit) {
 	probed := l.probes[key]
 	delete(l.probes, key)
 	down := l.down
+	var answered string
+	if q := l.unanswered[key]; len(q) > 0 {
+		answered = q[0]
+		if len(q) == 1 {
+			delete(l.unanswered, key)
+		} else {
+			l.unanswered[key] = q[1:]
+		}
+	}
 	l.mu.Unlock()
-	if down || (!probed && !rl.DailyExhausted()) {
+	if down {
 		return
 	}
 	keys := l.keys(key)
+	if answered != "" {
+		// The oldest unanswered booking takes the answer's time (which
+		// answer belongs to which booking does not matter: the k-th answer
+		// comes after the k-th request reached the server).
+		if err := l.call(context.Background(), func(ctx context.Context) error {
+			return answerScript.Run(ctx, l.rdb, keys[:1], answered).Err()
+		}); err != nil {
+			l.failed(fmt.Errorf("redislimit: recording an answer: %w", err))
+			return
+		}
+	}
+	if !probed && !rl.DailyExhausted() {
+		return
+	}
 	err := l.call(context.Background(), func(ctx context.Context) error {
 		if rl.DailyExhausted() {
 			d := rl.RetryAfter

@@ -294,3 +294,24 @@ func TestSilentRedisDoesNotStallCallers(t *testing.T) {
 		t.Errorf("Wait = %v, fallback %v; want the fallback's slot", err, l.Fallback())
 	}
 }
+
+// An answer moves this process's oldest unanswered booking to its time.
+func TestAnswerMovesTheBooking(t *testing.T) {
+	srv := startRedis(t)
+	rdb := srv.Client(t)
+	prefix := uniquePrefix(t)
+	l := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(1, 10*time.Second))
+	if err := l.Wait(context.Background(), "loc-1"); err != nil {
+		t.Fatal(err)
+	}
+	key := prefix + "{loc-1}:log"
+	before := rdb.ZRangeWithScores(context.Background(), key, 0, -1).Val()
+	time.Sleep(50 * time.Millisecond)
+	l.Observe("loc-1", leadway.RateLimit{Max: 1, Interval: 10 * time.Second, Remaining: 0, RetryAfter: -1, DailyLimit: -1, DailyRemaining: -1})
+	after := rdb.ZRangeWithScores(context.Background(), key, 0, -1).Val()
+	if len(before) != 1 || len(after) != 1 || after[0].Member != before[0].Member || after[0].Score-before[0].Score < 50_000 {
+		t.Errorf("booking before %v, after the answer %v; want it moved by at least 50ms", before, after)
+	}
+	// The next slot is a window after the answer.
+	wantSlotPastDeadline(t, l.Wait(within(time.Second), "loc-1"), 9950*time.Millisecond, 10100*time.Millisecond)
+}
