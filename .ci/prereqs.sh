@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-CHECKS=(go cc node npm)
+CHECKS=(go cc node npm redis)
 
 problems=()
 missing() { problems+=("$1"); }
@@ -75,6 +75,21 @@ check_npm() {
 	fi
 }
 
+# The shared limiter's tests (redislimit) start a real redis-server. As root
+# on Debian, as in CI, it is installed; anywhere else it is named.
+check_redis() {
+	command -v redis-server >/dev/null 2>&1 && return 0
+	if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		echo "prereqs: installing redis-server for the shared limiter's tests"
+		if { apt-get update -qq && apt-get install -y -qq redis-server; } >/dev/null 2>&1 &&
+			command -v redis-server >/dev/null 2>&1; then
+			return 0
+		fi
+	fi
+	missing "redis-server, for the shared limiter's tests (Debian: apt-get install redis-server)"
+	return 1
+}
+
 for c in "${CHECKS[@]}"; do
 	"check_$c"
 done
@@ -86,4 +101,4 @@ if ((${#problems[@]} > 0)); then
 	} >&2
 	exit 1
 fi
-echo "prereqs: go $(go env GOVERSION), C compiler $(go env CC), node $(node --version), npm $(npm --version)"
+echo "prereqs: go $(go env GOVERSION), C compiler $(go env CC), node $(node --version), npm $(npm --version), $(redis-server --version | cut -d' ' -f1-3)"
