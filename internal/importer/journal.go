@@ -94,7 +94,9 @@ type journal struct {
 // loadJournal reads the journal at path into states (one per row, indexed
 // from 1) and returns its header, or nil when there is none. A last line
 // cut short by a crash is ignored.
-func loadJournal(path string, states []rowState) (*journalHeader, error) {
+// When the header names another input (by sha256), the events are not
+// read: they are not this input's.
+func loadJournal(path string, states []rowState, sha string) (*journalHeader, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -120,6 +122,9 @@ func loadJournal(path string, states []rowState) (*journalHeader, error) {
 			h = &journalHeader{}
 			if err := json.Unmarshal(line, h); err != nil || h.Journal != journalVersion {
 				return nil, fmt.Errorf("journal %s: not a leadway import journal (line 1); pass --journal to choose another path", path)
+			}
+			if h.SHA256 != sha || h.Rows != len(states)-1 {
+				return h, nil
 			}
 			continue
 		}

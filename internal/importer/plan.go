@@ -65,7 +65,7 @@ func Done(cfg *Config, scan *Scan) (map[string]int, error) {
 		return map[string]int{}, nil
 	}
 	states := make([]rowState, scan.Rows+1)
-	h, err := loadJournal(cfg.journalPath(), states)
+	h, err := loadJournal(cfg.journalPath(), states, scan.SHA256)
 	if err != nil || h == nil || h.SHA256 != scan.SHA256 || cfg.Restart {
 		return map[string]int{}, err
 	}

@@ -211,7 +211,7 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, r
 	var h *journalHeader
 	if !cfg.Restart {
 		var err error
-		if h, err = loadJournal(jpath, states); err != nil {
+		if h, err = loadJournal(jpath, states, scan.SHA256); err != nil {
 			return nil, err
 		}
 	}
