@@ -49,6 +49,11 @@ type BulkOptions struct {
 	// reach the server. A non-nil error skips the call and becomes the
 	// result's error. It is called from several goroutines at once.
 	BeforeSend func(index int, req UpsertRequest) error
+	// ItemContext, when set, returns the context of each request's call,
+	// derived from ctx, for example to carry the item's key to a
+	// RoundTripper given with [WithHTTPClient], which sees each attempt
+	// only once the limiter has let it go.
+	ItemContext func(ctx context.Context, index int) context.Context
 }
 
 // BulkResult is the outcome of one request of [Client.UpsertAll].
@@ -238,7 +243,11 @@ func (b *bulk) call(it bulkItem) (*UpsertResult, error) {
 			return nil, err
 		}
 	}
-	return b.c.Upsert(b.ctx, it.req)
+	ctx := b.ctx
+	if b.opts.ItemContext != nil {
+		ctx = b.opts.ItemContext(ctx, it.index)
+	}
+	return b.c.Upsert(ctx, it.req)
 }
 
 // notSentError is the error of a request UpsertAll never sent.

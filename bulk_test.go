@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -246,4 +248,39 @@ func TestValidate(t *testing.T) {
 	if err := leadway.Validate(leadway.UpsertRequest{PipelineId: "p", LocationId: "l"}); err != nil {
 		t.Errorf("Validate = %v", err)
 	}
+}
+
+type itemKey struct{}
+
+// keyTransport records the item key of each attempt that reaches it.
+type keyTransport struct {
+	mu   sync.Mutex
+	keys []int
+}
+
+func (k *keyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	k.mu.Lock()
+	k.keys = append(k.keys, req.Context().Value(itemKey{}).(int))
+	k.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestUpsertAllItemContextReachesTheTransport(t *testing.T) {
+	srv := startFake(t)
+	kt := &keyTransport{}
+	client := fakeClient(t, srv, leadway.WithHTTPClient(&http.Client{Transport: kt}))
+	srv.FailNext(1, leadwaytest.Fault{Status: 503, Header: http.Header{"Retry-After": {"0"}}})
+	opts := &leadway.BulkOptions{PerLocation: 1, ItemContext: func(ctx context.Context, i int) context.Context {
+		return context.WithValue(ctx, itemKey{}, 100+i)
+	}}
+	for r := range client.UpsertAll(t.Context(), requests(3, "loc-a"), opts) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	// Item 0 is sent twice: the 503, then its retry.
+	if got := fmt.Sprint(kt.keys); got != "[100 100 101 102]" {
+		t.Errorf("keys = %s", got)
+	}
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 }

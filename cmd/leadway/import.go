@@ -170,7 +170,7 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 		return exitOK
 	}
 
-	counter := &importer.CountingTransport{Base: http.DefaultTransport.(*http.Transport).Clone()}
+	counter := &importer.Transport{Base: http.DefaultTransport.(*http.Transport).Clone()}
 	opts := append([]leadway.Option{
 		leadway.WithMaxRetries(f.maxRetries),
 		leadway.WithHTTPClient(&http.Client{Transport: counter}),
@@ -193,7 +193,7 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 	prog := newProgress(e.stderr, scan.Rows, f.progressInterval)
 	cfg.Progress = prog.update
 	// The signal only stops sending; calls in flight get --drain-timeout.
-	sum, err := importer.Run(context.WithoutCancel(ctx), client, cfg, scan, counter.RateLimited)
+	sum, err := importer.Run(context.WithoutCancel(ctx), client, cfg, scan, counter)
 	prog.finish()
 	if err != nil {
 		return fail(e, importError(err))

@@ -340,7 +340,7 @@ func TestHelpAndUsage(t *testing.T) {
 			t.Errorf("%v: %+v", args, r)
 		}
 	}
-	for _, cmd := range []string{"upsert", "fake", "demo"} {
+	for _, cmd := range []string{"upsert", "import", "fake", "demo"} {
 		r := runCLI(t, nil, "", cmd, "--help")
 		if r.code != 0 || !strings.Contains(r.stdout, "\nUsage:\n  leadway "+cmd) || !strings.Contains(r.stdout, "--verbose") {
 			t.Errorf("%s --help: %+v", cmd, r)

@@ -198,9 +198,11 @@ var errStopped = errors.New("stopped before sending")
 
 // Run imports the input with client, resuming from the journal when there is
 // one for this input. scan is Check's result. ctx's end cancels calls at
-// once; close cfg.Stop instead to stop gracefully. rateLimited, when not
-// nil, reports the 429 answers so far.
-func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, rateLimited func() int64) (*Summary, error) {
+// once; close cfg.Stop instead to stop gracefully. client should send
+// through tr, so that a row counts as started only once its request leaves;
+// with a nil tr, rows are recorded before the limiter's wait, and more of
+// them turn unknown when the process dies.
+func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, tr *Transport) (*Summary, error) {
 	states := make([]rowState, scan.Rows+1)
 	jpath := cfg.journalPath()
 	sum := &Summary{Journal: jpath, Spent: map[string]time.Time{}}
@@ -249,8 +251,8 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, r
 		mu.Lock()
 		defer mu.Unlock()
 		p := sum.Progress
-		if rateLimited != nil {
-			p.RateLimited = rateLimited()
+		if tr != nil {
+			p.RateLimited = tr.RateLimited()
 		}
 		return p
 	}
@@ -331,16 +333,25 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, r
 			return nil
 		})
 	}
+	rowNum := func(index int) int {
+		rowMu.Lock()
+		defer rowMu.Unlock()
+		return rowOf[index]
+	}
 	opts := &leadway.BulkOptions{
 		PerLocation: cfg.PerLocation,
 		BeforeSend: func(index int, req leadway.UpsertRequest) error {
 			if stopping.Load() {
 				return errStopped
 			}
-			rowMu.Lock()
-			n := rowOf[index]
-			rowMu.Unlock()
-			return j.started(n)
+			if tr == nil {
+				return j.started(rowNum(index)) // before the limiter's wait
+			}
+			return nil
+		},
+		ItemContext: func(ctx context.Context, index int) context.Context {
+			n := rowNum(index)
+			return context.WithValue(ctx, rowKey{}, &rowMark{started: func() error { return j.started(n) }})
 		},
 	}
 	var journalErr error
@@ -417,8 +428,8 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, r
 		return nil, err
 	}
 	sum.Elapsed = time.Since(start)
-	if rateLimited != nil {
-		sum.RateLimited = rateLimited()
+	if tr != nil {
+		sum.RateLimited = tr.RateLimited()
 	}
 	return sum, nil
 }
@@ -531,14 +542,35 @@ func describe(err error) string {
 	return strings.TrimPrefix(msg, "leadway: ")
 }
 
-// CountingTransport counts 429 answers on their way to the client.
-type CountingTransport struct {
+// Transport is the HTTP transport of an import's client. It sees each
+// attempt once the client's limiter has let it go, so it records a row as
+// started (durably) only when its request is about to go on the wire, and it
+// counts 429 answers. Build the client with
+// leadway.WithHTTPClient(&http.Client{Transport: t}).
+type Transport struct {
 	Base http.RoundTripper
 	n429 atomic.Int64
 }
 
-// RoundTrip sends req through Base and counts a 429 answer.
-func (t *CountingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+// rowKey carries a call's *rowMark in its context.
+type rowKey struct{}
+
+// rowMark records a row's start once, on the first attempt.
+type rowMark struct {
+	once    sync.Once
+	err     error
+	started func() error
+}
+
+// RoundTrip records the row of req as started, sends req through Base and
+// counts a 429 answer.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if m, ok := req.Context().Value(rowKey{}).(*rowMark); ok {
+		m.once.Do(func() { m.err = m.started() })
+		if m.err != nil {
+			return nil, m.err
+		}
+	}
 	resp, err := t.Base.RoundTrip(req)
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
 		t.n429.Add(1)
@@ -547,4 +579,4 @@ func (t *CountingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 }
 
 // RateLimited returns how many 429 answers came back.
-func (t *CountingTransport) RateLimited() int64 { return t.n429.Load() }
+func (t *Transport) RateLimited() int64 { return t.n429.Load() }

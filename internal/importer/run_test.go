@@ -71,6 +71,22 @@ func outputs(t *testing.T, sum *Summary) (where map[int]string, ids map[int]stri
 	return where, ids
 }
 
+// transports holds the Transport each test client sends through.
+var transports = map[*leadway.Client]*Transport{}
+
+// newClient returns a client of srv that sends through a Transport.
+func newClient(t *testing.T, srv *leadwaytest.Server, opts ...leadway.Option) *leadway.Client {
+	t.Helper()
+	tr := &Transport{Base: http.DefaultTransport.(*http.Transport).Clone()}
+	c, err := srv.Client(append([]leadway.Option{leadway.WithHTTPClient(&http.Client{Transport: tr})}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	transports[c] = tr
+	t.Cleanup(func() { tr.Base.(*http.Transport).CloseIdleConnections(); delete(transports, c) })
+	return c
+}
+
 func newConfig(path string) *Config {
 	return &Config{Input: path, Spec: Spec{Format: FormatCSV}, PerLocation: 2, DrainTimeout: 5 * time.Second, Stop: make(chan struct{})}
 }
@@ -81,7 +97,7 @@ func run(t *testing.T, client *leadway.Client, cfg *Config) *Summary {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := Run(t.Context(), client, cfg, scan, nil)
+	sum, err := Run(t.Context(), client, cfg, scan, transports[client])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +157,7 @@ func TestRunImportsThroughFaults(t *testing.T) {
 		srv.FailNext(12, leadwaytest.Fault{})
 		srv.FailNext(1, faults[i%len(faults)])
 	}
-	client, err := srv.Client(leadway.WithMaxRetries(5), leadway.WithMaxRetryWait(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := newClient(t, srv, leadway.WithMaxRetries(5), leadway.WithMaxRetryWait(10*time.Millisecond))
 	path := writeDeals(t, 2000, 4)
 	cfg := newConfig(path)
 	sum := run(t, client, cfg)
@@ -192,10 +205,7 @@ func TestRunImportsThroughFaults(t *testing.T) {
 func TestRunResumesRowsLeftInFlight(t *testing.T) {
 	srv := leadwaytest.NewServer()
 	defer srv.Close()
-	client, err := srv.Client(leadway.WithoutRateLimiter())
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := newClient(t, srv, leadway.WithoutRateLimiter())
 	path := writeDeals(t, 20, 1)
 	cfg := newConfig(path)
 	cfg.PerLocation = 1
@@ -242,7 +252,7 @@ func TestRunResumesRowsLeftInFlight(t *testing.T) {
 func TestRunRefusesAChangedInput(t *testing.T) {
 	srv := leadwaytest.NewServer()
 	defer srv.Close()
-	client, _ := srv.Client(leadway.WithoutRateLimiter())
+	client := newClient(t, srv, leadway.WithoutRateLimiter())
 	path := writeDeals(t, 3, 1)
 	run(t, client, newConfig(path))
 	if err := os.WriteFile(path, []byte("name,pipelineId,locationId\nOther,p,l\n"), 0o600); err != nil {
@@ -253,12 +263,12 @@ func TestRunRefusesAChangedInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(t.Context(), client, cfg, scan, nil)
+	_, err = Run(t.Context(), client, cfg, scan, transports[client])
 	if ce, ok := err.(*ChangedInputError); !ok || ce.Journal != path+".journal" || !strings.Contains(err.Error(), "pass --restart to start over") {
 		t.Fatalf("err = %v", err)
 	}
 	cfg.Restart = true
-	sum, err := Run(t.Context(), client, cfg, scan, nil)
+	sum, err := Run(t.Context(), client, cfg, scan, transports[client])
 	if err != nil || sum.Done != 1 || sum.Resumed {
 		t.Errorf("restart: %+v, %v", sum, err)
 	}
@@ -267,7 +277,7 @@ func TestRunRefusesAChangedInput(t *testing.T) {
 func TestRunStopsALocationWhoseDailyBudgetIsSpent(t *testing.T) {
 	srv := leadwaytest.NewServer(leadwaytest.WithDailyLimit(5))
 	defer srv.Close()
-	client, _ := srv.Client(leadway.WithoutRateLimiter())
+	client := newClient(t, srv, leadway.WithoutRateLimiter())
 	path := writeDeals(t, 16, 2)
 	sum := run(t, client, newConfig(path))
 	if sum.Done != 10 || sum.Pending != 6 || len(sum.Spent) != 2 || sum.Complete() {
@@ -287,7 +297,7 @@ func TestRunStopsALocationWhoseDailyBudgetIsSpent(t *testing.T) {
 func TestRunStopsGracefully(t *testing.T) {
 	srv := leadwaytest.NewServer(leadwaytest.WithRateLimit(1000, time.Second))
 	defer srv.Close()
-	client, _ := srv.Client()
+	client := newClient(t, srv)
 	path := writeDeals(t, 400, 2)
 	cfg := newConfig(path)
 	stop := make(chan struct{})
