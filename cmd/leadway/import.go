@@ -98,6 +98,7 @@ func newImportCmd(e env, g *globalFlags) *cobra.Command {
 	fs.IntVar(&f.budget.Max, "rate-max", 100, "for the plan: requests per window and location")
 	fs.DurationVar(&f.budget.Interval, "rate-interval", 10*time.Second, "for the plan: length of a rate window")
 	fs.IntVar(&f.budget.Daily, "daily-limit", 200_000, "for the plan: requests per day and location")
+	addSharedLimiterFlags(fs)
 	return cmd
 }
 
@@ -175,7 +176,12 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 		leadway.WithMaxRetries(f.maxRetries),
 		leadway.WithHTTPClient(&http.Client{Transport: counter}),
 	}, g.clientOptions(e)...)
-	opts = append(opts, sharedLimiterOptions(cmd)...)
+	shared, release, err := sharedLimiterOptions(cmd)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer release()
+	opts = append(opts, shared...)
 	if base := firstNonEmpty(f.baseURL, e.getenv("LEADWAY_BASE_URL")); base != "" {
 		opts = append(opts, leadway.WithBaseURL(base))
 	}

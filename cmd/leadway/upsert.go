@@ -38,7 +38,8 @@ var fieldFlags = []string{
 
 // upsertFlags holds the upsert command's flags.
 type upsertFlags struct {
-	fs *pflag.FlagSet
+	fs  *pflag.FlagSet
+	cmd *cobra.Command
 
 	data       string
 	baseURL    string
@@ -64,7 +65,7 @@ func newUpsertCmd(e env, g *globalFlags) *cobra.Command {
 			return status(runUpsert(cmd.Context(), f, g, e))
 		},
 	}
-	f.fs = cmd.Flags()
+	f.fs, f.cmd = cmd.Flags(), cmd
 	fs := f.fs
 	fs.StringVar(&f.data, "data", "", "the whole request as JSON: `@file`, - for stdin, or the JSON itself")
 	fs.StringVar(&f.baseURL, "base-url", "", "API base `URL` (default $LEADWAY_BASE_URL, else "+leadway.DefaultBaseURL+")")
@@ -85,6 +86,7 @@ func newUpsertCmd(e env, g *globalFlags) *cobra.Command {
 	fs.StringArrayVar(&f.followers, "follower", nil, "follower `user ID`; repeat for several (at most 10)")
 	fs.StringVar(&f.action, "followers-action", "", "`action` for the --follower IDs: add (the default) or remove")
 	fs.BoolVar(&f.removeAllFollowers, "remove-all-followers", false, "remove every follower first")
+	addSharedLimiterFlags(fs)
 	return cmd
 }
 
@@ -107,7 +109,12 @@ func runUpsert(ctx context.Context, f *upsertFlags, g *globalFlags, e env) int {
 	if token == "" {
 		return fail(e, usageErrorf("LEADWAY_TOKEN is not set: export the API token there (it is never taken from a flag)"))
 	}
-	client, err := leadway.New(token, opts...)
+	shared, release, err := sharedLimiterOptions(f.cmd)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer release()
+	client, err := leadway.New(token, append(opts, shared...)...)
 	if err != nil {
 		return fail(e, asUsage(err))
 	}
