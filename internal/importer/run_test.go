@@ -75,7 +75,7 @@ func outputs(t *testing.T, sum *Summary) (where map[int]string, ids map[int]stri
 var transports = map[*leadway.Client]*Transport{}
 
 // newClient returns a client of srv that sends through a Transport.
-func newClient(t *testing.T, srv *leadwaytest.Server, opts ...leadway.Option) *leadway.Client {
+func newClient(t testing.TB, srv *leadwaytest.Server, opts ...leadway.Option) *leadway.Client {
 	t.Helper()
 	tr := &Transport{Base: http.DefaultTransport.(*http.Transport).Clone()}
 	c, err := srv.Client(append([]leadway.Option{leadway.WithHTTPClient(&http.Client{Transport: tr})}, opts...)...)
