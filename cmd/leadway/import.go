@@ -95,8 +95,8 @@ func newImportCmd(e env, g *globalFlags) *cobra.Command {
 	fs.IntVar(&f.perLocation, "per-location", leadway.DefaultBulkPerLocation, "calls in flight per location")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "after SIGINT or SIGTERM, how long calls in flight may take")
 	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "time between progress lines when stderr is not a terminal")
-	fs.IntVar(&f.budget.Max, "rate-max", 100, "for the plan: requests per window and location")
-	fs.DurationVar(&f.budget.Interval, "rate-interval", 10*time.Second, "for the plan: length of a rate window")
+	fs.IntVar(&f.budget.Max, "rate-max", 100, "the app's requests per window and location, for the plan and, when set, the limiter")
+	fs.DurationVar(&f.budget.Interval, "rate-interval", 10*time.Second, "the app's rate window, for the plan and, when set, the limiter")
 	fs.IntVar(&f.budget.Daily, "daily-limit", 200_000, "for the plan: requests per day and location")
 	addSharedLimiterFlags(fs)
 	return cmd
@@ -176,6 +176,11 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 		leadway.WithMaxRetries(f.maxRetries),
 		leadway.WithHTTPClient(&http.Client{Transport: counter}),
 	}, g.clientOptions(e)...)
+	if fl := cmd.Flags(); fl.Changed("rate-max") || fl.Changed("rate-interval") {
+		// Told the app's budget, the limiter need not learn it from the
+		// first answers.
+		opts = append(opts, leadway.WithRateLimiter(leadway.NewLimiter(f.budget.Max, f.budget.Interval)))
+	}
 	shared, release, err := sharedLimiterOptions(cmd)
 	if err != nil {
 		return fail(e, err)

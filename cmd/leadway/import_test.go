@@ -347,3 +347,77 @@ func TestImportAgainstFakeCommand(t *testing.T) {
 		t.Errorf("the fake says: %q", rest)
 	}
 }
+
+func TestImportStopsALocationOutOfDailyBudget(t *testing.T) {
+	srv := startFake(t, leadwaytest.WithDailyLimit(4))
+	path := writeDeals(t, 12, 2) // 6 rows per location, 4 allowed a day
+	args := []string{"import", path, "--pipeline-id", "pipe-1", "--per-location", "1"}
+	r := runCLI(t, fakeEnv(srv), "", args...)
+	if r.code != exitRateLimited {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"12 rows: 8 imported, 0 failed, 0 unknown, 4 pending",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for _, want := range []string{
+		"leadway: location loc-0: daily budget used up; its rows wait until about ",
+		"leadway: location loc-1: daily budget used up; its rows wait until about ",
+		"leadway: 4 rows pending; after ",
+		", go on with:\n  leadway import --per-location 1 --pipeline-id pipe-1 " + path + "\n",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// Of each location: 4 creates and the 429 that said the day was over;
+	// the other rows were never sent.
+	if st := srv.Stats(); st.Created != 8 || st.Requests != 10 {
+		t.Errorf("fake stats %+v", st)
+	}
+}
+
+func TestImportJSONLines(t *testing.T) {
+	srv := startFake(t)
+	path := filepath.Join(t.TempDir(), "deals.jsonl")
+	lines := `{"name":"Deal 1","pipelineId":"pipe-1","locationId":"loc-1","followers":["u1"]}
+{"name":"Deal 2","pipelineId":"pipe-1","locationId":"loc-1","monetaryValue":20}
+{"name":"Deal 3","pipelineId":"pipe-1","locationId":"loc-1"}
+`
+	if err := os.WriteFile(path, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.FailNext(1, leadwaytest.Fault{})
+	srv.FailNext(1, leadwaytest.Fault{Status: 422, Body: []byte(`{"statusCode":422,"message":["bad value"],"error":"Unprocessable Entity"}`)})
+	r := runCLI(t, fakeEnv(srv), "", "import", path, "--per-location", "1")
+	if r.code != exitAPI {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	failedPath := filepath.Join(filepath.Dir(path), "deals.failed.jsonl")
+	data, err := os.ReadFile(failedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"_error":"422 Unprocessable Entity: bad value","_line":2,"_row":2,"_status":"422","locationId":"loc-1","monetaryValue":20,"name":"Deal 2","pipelineId":"pipe-1"}` + "\n"
+	if string(data) != want {
+		t.Errorf("failed file:\n%s\nwant:\n%s", data, want)
+	}
+	// The failed file imports as it is.
+	if r := runCLI(t, fakeEnv(srv), "", "import", failedPath); r.code != exitOK {
+		t.Fatalf("re-import: exit %d\n%s", r.code, r.stderr)
+	}
+	names := map[string]int{}
+	for _, o := range srv.Opportunities() {
+		names[oppName(o)]++
+	}
+	if len(names) != 3 || names["Deal 2"] != 1 {
+		t.Errorf("the fake holds %v", names)
+	}
+	req := srv.Requests()[1]
+	if string(req.Body) != `{"followers":[],"followersActionType":"add","isRemoveAllFollowers":false,"locationId":"loc-1","monetaryValue":20,"name":"Deal 2","pipelineId":"pipe-1"}` {
+		t.Errorf("body sent: %s", req.Body)
+	}
+}
