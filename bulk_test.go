@@ -52,7 +52,7 @@ func TestUpsertAllYieldsOneResultPerRequest(t *testing.T) {
 			t.Errorf("item %d: request %q, new %t", r.Index, *r.Request.Name, r.Result.New)
 		}
 		stored, ok := srv.Opportunity(r.Result.ID())
-		if !ok || *stored.Name != *r.Request.Name || *stored.LocationId != r.Request.LocationId {
+		if !ok || text(stored.Name) != *r.Request.Name || text(stored.LocationId) != r.Request.LocationId {
 			t.Errorf("item %d: the fake holds %+v", r.Index, stored)
 		}
 	}
@@ -283,4 +283,12 @@ func TestUpsertAllItemContextReachesTheTransport(t *testing.T) {
 		t.Errorf("keys = %s", got)
 	}
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+}
+
+// text reads an optional field of an opportunity.
+func text(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
