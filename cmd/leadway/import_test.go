@@ -421,3 +421,67 @@ func TestImportJSONLines(t *testing.T) {
 		t.Errorf("body sent: %s", req.Body)
 	}
 }
+
+// TestImportStopsOnSIGTERM checks the other stop signal, and that calls in
+// flight are let finish: the resume finds no row of unknown outcome.
+func TestImportStopsOnSIGTERM(t *testing.T) {
+	srv := startFake(t, leadwaytest.WithRateLimit(100, time.Second))
+	path := writeDeals(t, 300, 2)
+	cmd := exec.Command(binary, "import", path, "--pipeline-id", "pipe-1")
+	cmd.Env = append(cleanEnv(), fakeEnv(srv)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "resume with:\n  leadway import --pipeline-id pipe-1 "+path) {
+		t.Fatalf("exit %d\n%s", cmd.ProcessState.ExitCode(), stderr.String())
+	}
+	r := runCLI(t, fakeEnv(srv), "", "import", path, "--pipeline-id", "pipe-1")
+	if r.code != exitOK {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	ids, unknown, _ := accounted(t, path, 300)
+	if len(ids) != 300 || len(unknown) != 0 {
+		t.Errorf("%d results, %d unknown", len(ids), len(unknown))
+	}
+	if st := srv.Stats(); st.Created != 300 || st.Requests != 300 {
+		t.Errorf("fake stats %+v", st)
+	}
+}
+
+// TestImportDrainTimeoutBoundsTheStop holds calls at the server past
+// --drain-timeout: the stop cancels them, and the creates among them, which
+// may have landed, go to the unknown file.
+func TestImportDrainTimeoutBoundsTheStop(t *testing.T) {
+	srv := startFake(t)
+	path := writeDeals(t, 4, 1)
+	srv.FailNext(10, leadwaytest.Fault{Delay: 20 * time.Second})
+	cmd := exec.Command(binary, "import", path, "--pipeline-id", "pipe-1", "--per-location", "2", "--drain-timeout", "300ms")
+	cmd.Env = append(cleanEnv(), fakeEnv(srv)...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // two calls are held at the server
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the stop took %s", took)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "4 rows: 0 imported, 0 failed, 2 unknown, 2 pending") {
+		t.Errorf("stdout:\n%s", stdout.String())
+	}
+	unknown := readCSV(t, strings.TrimSuffix(path, ".csv")+".unknown.csv")
+	if len(unknown) != 2 || !strings.Contains(unknown[0]["_reason"], "outcome unknown") {
+		t.Errorf("unknown file: %v", unknown)
+	}
+}
