@@ -193,6 +193,10 @@ type Summary struct {
 // Complete reports whether every row is in one of the output files.
 func (s *Summary) Complete() bool { return s.Pending == 0 }
 
+// maxExtraPasses bounds how often one run sends again the rows that met
+// nothing but 429s.
+const maxExtraPasses = 3
+
 // errStopped skips the calls not yet sent when Stop is closed.
 var errStopped = errors.New("stopped before sending")
 
@@ -309,6 +313,10 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, t
 	var rowMu sync.Mutex
 	rowOf := map[int]int{}
 	var readErr error
+	// again holds the rows this pass left pending after 429s that were not
+	// the daily kind: the next pass sends them again.
+	var again map[int]bool
+	var want func(row *Row) bool
 	reqs := func(yield func(leadway.UpsertRequest) bool) {
 		index := 0
 		readErr = openRows(cfg.Input, cfg.Spec, nil, func(rd *Reader) error {
@@ -316,7 +324,7 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, t
 				if err != nil {
 					return &ReadError{Path: cfg.Input, Err: err}
 				}
-				if !sendable(states[row.Num].state, row.Req.Id != nil) || row.Err != nil {
+				if row.Err != nil || !want(row) {
 					continue
 				}
 				if stopping.Load() {
@@ -355,49 +363,66 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, t
 		},
 	}
 	var journalErr error
-	for r := range client.UpsertAll(callCtx, reqs, opts) {
-		rowMu.Lock()
-		n := rowOf[r.Index]
-		delete(rowOf, r.Index)
-		rowMu.Unlock()
-		ev, st := classify(n, r)
-		if ev.Ev == "pending" && errors.Is(r.Err, errStopped) {
-			ev.Ev = "" // never started: nothing to record
-		}
-		if ev.Ev != "" {
-			if err := j.append(ev); err != nil && journalErr == nil {
-				journalErr = err
-				stopping.Store(true)
+	sendPass := func() {
+		for r := range client.UpsertAll(callCtx, reqs, opts) {
+			rowMu.Lock()
+			n := rowOf[r.Index]
+			delete(rowOf, r.Index)
+			rowMu.Unlock()
+			ev, st := classify(n, r)
+			if ev.Ev == "pending" && errors.Is(r.Err, errStopped) {
+				ev.Ev = "" // never started: nothing to record
 			}
-		}
-		mu.Lock()
-		states[n] = st
-		if !errors.Is(r.Err, leadway.ErrNotSent) && !errors.Is(r.Err, errStopped) {
-			sum.Sent++
-		}
-		switch st.state {
-		case stateDone:
-			sum.Done++
-		case stateFailed:
-			sum.Failed++
-		case stateUnknown:
-			sum.Unknown++
-		}
-		if r.Result != nil {
-			if left := r.Result.RateLimit.DailyRemaining; left >= 0 && (sum.DailyLeft < 0 || left < sum.DailyLeft) {
-				sum.DailyLeft = left
+			if ev.Ev != "" {
+				if err := j.append(ev); err != nil && journalErr == nil {
+					journalErr = err
+					stopping.Store(true)
+				}
 			}
-		}
-		var rl *leadway.RateLimitError
-		if errors.As(r.Err, &rl) && rl.Daily {
-			until := time.Now().Add(rl.RetryAfter)
-			if was, ok := sum.Spent[r.Request.LocationId]; !ok || until.After(was) {
-				sum.Spent[r.Request.LocationId] = until
+			mu.Lock()
+			states[n] = st
+			if !errors.Is(r.Err, leadway.ErrNotSent) && !errors.Is(r.Err, errStopped) {
+				sum.Sent++
 			}
-			sum.DailyLeft = 0
+			switch st.state {
+			case stateDone:
+				sum.Done++
+			case stateFailed:
+				sum.Failed++
+			case stateUnknown:
+				sum.Unknown++
+			}
+			if r.Result != nil {
+				if left := r.Result.RateLimit.DailyRemaining; left >= 0 && (sum.DailyLeft < 0 || left < sum.DailyLeft) {
+					sum.DailyLeft = left
+				}
+			}
+			var rl *leadway.RateLimitError
+			if errors.As(r.Err, &rl) && !rl.Daily && st.state == statePending {
+				again[n] = true
+			}
+			if errors.As(r.Err, &rl) && rl.Daily {
+				until := time.Now().Add(rl.RetryAfter)
+				if was, ok := sum.Spent[r.Request.LocationId]; !ok || until.After(was) {
+					sum.Spent[r.Request.LocationId] = until
+				}
+				sum.DailyLeft = 0
+			}
+			mu.Unlock()
+			report()
 		}
-		mu.Unlock()
-		report()
+	}
+	// The first pass sends every row not done yet; later ones, the rows a
+	// pass left pending after 429s, while the budget has room again.
+	want = func(row *Row) bool { return sendable(states[row.Num].state, row.Req.Id != nil) }
+	for pass := 0; ; pass++ {
+		again = map[int]bool{}
+		sendPass()
+		if len(again) == 0 || stopping.Load() || journalErr != nil || readErr != nil || pass == maxExtraPasses {
+			break
+		}
+		retry := again
+		want = func(row *Row) bool { return retry[row.Num] }
 	}
 	if err := j.sync(); err != nil && journalErr == nil {
 		journalErr = err

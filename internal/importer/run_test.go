@@ -322,3 +322,23 @@ func TestRunStopsGracefully(t *testing.T) {
 	}
 	checkStore(t, srv, rest, where, ids)
 }
+
+func TestRunSendsAgainRowsThatMetOnly429s(t *testing.T) {
+	srv := leadwaytest.NewServer()
+	defer srv.Close()
+	client := newClient(t, srv, leadway.WithoutRateLimiter(), leadway.WithMaxRetries(0))
+	srv.FailNext(3, leadwaytest.Fault{Status: 429, Header: http.Header{"Retry-After": {"0"}}})
+	path := writeDeals(t, 10, 1)
+	sum := run(t, client, newConfig(path))
+	if sum.Done != 10 || sum.Pending != 0 || sum.RateLimited != 3 {
+		t.Errorf("summary %+v, pending %d", sum.Progress, sum.Pending)
+	}
+	if st := srv.Stats(); st.Requests != 13 || st.Created != 10 {
+		t.Errorf("fake stats %+v", st)
+	}
+	where, ids := outputs(t, sum)
+	if len(where) != 10 {
+		t.Errorf("%d rows in the output files", len(where))
+	}
+	checkStore(t, srv, sum, where, ids)
+}
