@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/leadwaycrm/leadway"
@@ -52,7 +54,8 @@ it as it is) and NAME.unknown.EXT (rows to look up before sending again).
 
 Progress goes to stderr: a bar on a terminal, a line every
 --progress-interval otherwise. SIGINT or SIGTERM stops sending, lets calls in
-flight finish (at most --drain-timeout), and prints the command that resumes.
+flight finish (at most --drain-timeout; a second signal cancels them at
+once), and prints the command that resumes.
 A location whose daily budget runs out stops; its rows wait for a rerun.
 
 Exit codes: 0 every row imported, 2 usage or invalid rows (nothing sent),
@@ -203,8 +206,36 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 	fmt.Fprintf(e.stderr, "leadway: import: %d rows in %s; journal %s\n", scan.Rows, path, journal)
 	prog := newProgress(e.stderr, scan.Rows, f.progressInterval)
 	cfg.Progress = prog.update
-	// The signal only stops sending; calls in flight get --drain-timeout.
-	sum, err := importer.Run(context.WithoutCancel(ctx), client, cfg, scan, counter)
+	// The first signal only stops sending: calls in flight get
+	// --drain-timeout. A second one cancels them at once.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	seen := 0
+	if ctx.Err() != nil {
+		seen = 1 // the first signal came before Notify
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-runCtx.Done():
+			return
+		}
+		for {
+			select {
+			case <-sigs:
+				if seen++; seen == 2 { // the first is the one that ended ctx
+					cancel()
+					return
+				}
+			case <-runCtx.Done():
+				return
+			}
+		}
+	}()
+	sum, err := importer.Run(runCtx, client, cfg, scan, counter)
 	prog.finish()
 	if err != nil {
 		return fail(e, importError(err))

@@ -485,3 +485,30 @@ func TestImportDrainTimeoutBoundsTheStop(t *testing.T) {
 		t.Errorf("unknown file: %v", unknown)
 	}
 }
+
+// TestImportSecondSignalCancelsAtOnce: a second SIGINT does not wait out
+// --drain-timeout.
+func TestImportSecondSignalCancelsAtOnce(t *testing.T) {
+	srv := startFake(t)
+	path := writeDeals(t, 4, 1)
+	srv.FailNext(10, leadwaytest.Fault{Delay: 20 * time.Second})
+	cmd := exec.Command(binary, "import", path, "--pipeline-id", "pipe-1", "--per-location", "2", "--drain-timeout", "1m")
+	cmd.Env = append(cleanEnv(), fakeEnv(srv)...)
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the stop took %s", took)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stdout.String(), "2 unknown, 2 pending") {
+		t.Errorf("exit %d\n%s", code, stdout.String())
+	}
+}

@@ -300,6 +300,8 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, t
 			select {
 			case <-t.C:
 				cancel()
+			case <-ctx.Done():
+				cancel()
 			case <-callCtx.Done():
 			}
 		case <-ctx.Done():
