@@ -88,7 +88,7 @@ func newImportCmd(e env, g *globalFlags) *cobra.Command {
 	fs.StringVar(&f.format, "format", "", "input `format`: csv or jsonl (default: from the extension)")
 	fs.StringVar(&f.pipelineID, "pipeline-id", "", "pipeline `ID` for rows that have none")
 	fs.StringVar(&f.locationID, "location-id", "", "location `ID` for rows that have none")
-	fs.StringArrayVar(&f.defaults, "default", nil, "`FIELD=VALUE` for rows that leave FIELD empty; repeat for several")
+	fs.StringArrayVar(&f.defaults, "default", nil, "`FIELD=VALUE`: fill FIELD with VALUE where a row leaves it empty; repeat for several")
 	fs.StringArrayVar(&f.maps, "map", nil, "`COLUMN=FIELD`: read COLUMN as the request's FIELD; repeat for several")
 	fs.StringVar(&f.journal, "journal", "", "journal `path` (default FILE.journal)")
 	fs.BoolVar(&f.restart, "restart", false, "discard the journal and start over")

@@ -211,7 +211,7 @@ func NewReader(r io.Reader, spec Spec) (*Reader, error) {
 	}
 	rd.csv = csv.NewReader(r)
 	rd.csv.ReuseRecord = true
-	rd.csv.FieldsPerRecord = 0
+	rd.csv.FieldsPerRecord = -1 // a short or long row is reported as that row's error
 	header, err := rd.csv.Read()
 	if err == io.EOF {
 		return nil, &HeaderError{Reason: "the file is empty: a CSV input needs a header row of field names"}
@@ -265,6 +265,10 @@ func (rd *Reader) Next() (*Row, error) {
 	line, _ := rd.csv.FieldPos(0)
 	rd.num++
 	row := &Row{Num: rd.num, Line: line, Record: rec}
+	if len(rec) != len(rd.header) {
+		row.Err = &FieldError{Field: "(row)", Reason: fmt.Sprintf("has %d fields, the header %d", len(rec), len(rd.header))}
+		return row, nil
+	}
 	obj := make(map[string]json.RawMessage, len(rec))
 	for i, cell := range rec {
 		if i >= len(rd.fields) || rd.fields[i] == "" || cell == "" {

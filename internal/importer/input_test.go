@@ -43,13 +43,15 @@ func TestCSVRowsBecomeRequests(t *testing.T) {
 		"Deal A,loc-1,220.5,u1; u2,true,won,ignored\n" +
 		"\"Deal\nB\",,,,,,\n" +
 		"Deal C,loc-2,abc,,,,\n" +
-		"Deal D,loc-2,1,,,closed,\n"
+		"Deal D,loc-2,1,,,closed,\n" +
+		"Deal E,loc-2\n"
 	got := readAll(t, input, Spec{Format: FormatCSV, Defaults: map[string]string{"pipelineId": "pipe-1", "locationId": "loc-9"}})
 	want := []string{
 		`row 1 line 2: {"followers":["u1","u2"],"followersActionType":"","isRemoveAllFollowers":true,"locationId":"loc-1","monetaryValue":220.5,"name":"Deal A","pipelineId":"pipe-1","status":"won"}`,
 		`row 2 line 3: {"followers":null,"followersActionType":"","isRemoveAllFollowers":false,"locationId":"loc-9","name":"Deal\nB","pipelineId":"pipe-1"}`,
 		`line 5: monetaryValue: "abc" is not a number`,
 		`line 6: status: "closed" is not one of open, won, lost, abandoned, all`,
+		`line 7: (row): has 2 fields, the header 7`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
