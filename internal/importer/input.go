@@ -59,8 +59,9 @@ type Row struct {
 	Req leadway.UpsertRequest
 	// Err is what is wrong with the row, a *FieldError.
 	Err error
-	// Record is the row as read: the CSV fields, or the JSON line. It is
-	// only valid until the next row is read.
+	// Record is a CSV row's fields as read, and JSON a JSON Lines row's
+	// line, so that the failed and unknown files can repeat the row as it
+	// was. Both are only valid until the next row is read.
 	Record []string
 	JSON   []byte
 }
@@ -405,7 +406,8 @@ func cellJSON(field, cell string) (json.RawMessage, error) {
 	return json.Marshal(cell)
 }
 
-// Rows ranges over the rows of r.
+// Rows ranges over the rows rd reads, ending at the end of the input or
+// with the error that stopped the reading.
 func Rows(rd *Reader) iter.Seq2[*Row, error] {
 	return func(yield func(*Row, error) bool) {
 		for {
