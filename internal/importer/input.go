@@ -68,7 +68,10 @@ type Row struct {
 
 // FieldError says which field of a row is wrong.
 type FieldError struct {
-	Field  string
+	// Field is the request's JSON name of the field, or "(row)" or
+	// "(line)" when the row as a whole is wrong.
+	Field string
+	// Reason says what is wrong with it.
 	Reason string
 }
 
@@ -76,8 +79,10 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
 // HeaderError refuses an input whose columns the request does not have.
 type HeaderError struct {
+	// Unknown lists the columns the request has no field for.
 	Unknown []string
-	Reason  string
+	// Reason, when set, is another problem of the header.
+	Reason string
 }
 
 func (e *HeaderError) Error() string {

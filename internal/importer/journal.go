@@ -67,8 +67,11 @@ type rowState struct {
 // ChangedInputError refuses to resume with an input that is not the one the
 // journal was started for.
 type ChangedInputError struct {
+	// Journal and Input are the two files' paths.
 	Journal, Input string
-	Was, Now       string
+	// Was and Now are the input's SHA-256 when the journal was started and
+	// now.
+	Was, Now string
 }
 
 func (e *ChangedInputError) Error() string {

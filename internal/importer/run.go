@@ -85,8 +85,10 @@ func (p Progress) Finished() int { return p.Done + p.Failed + p.Unknown }
 
 // Scan is what a check of the whole input found.
 type Scan struct {
+	// SHA256 is the input's content hash, which keys its journal.
 	SHA256 string
-	Rows   int
+	// Rows counts the data rows.
+	Rows int
 	// Invalid counts rows that would be refused.
 	Invalid int
 	// Locations counts rows per location.
@@ -105,8 +107,10 @@ func (e *InvalidRowsError) Error() string {
 // ReadError is an input that could not be read on, such as broken CSV
 // quoting.
 type ReadError struct {
+	// Path is the input's path.
 	Path string
-	Err  error
+	// Err is the reader's error, which names the line.
+	Err error
 }
 
 func (e *ReadError) Error() string { return e.Path + ": " + e.Err.Error() }
