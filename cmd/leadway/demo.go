@@ -2,40 +2,30 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
 	"github.com/leadwaycrm/leadway"
 	"github.com/leadwaycrm/leadway/leadwaytest"
+	"github.com/spf13/cobra"
 )
 
-const demoUsage = `Usage: leadway demo
-
-Starts a fake Leadway API in this process, creates an opportunity, then
+func newDemoCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Create and update an opportunity against an in-process fake",
+		Long: `Starts a fake Leadway API in this process, creates an opportunity, then
 updates it with a new stage and value, and prints both answers. It needs no
-account, token or network.
-`
-
-func runDemo(ctx context.Context, args []string, e env) int {
-	fs := flag.NewFlagSet("leadway demo", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, demoUsage)
-			return exitOK
-		}
-		return fail(e, usageErrorf("demo: %v (see leadway demo --help)", err))
+account, token or network.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := demo(cmd.Context(), e.stdout); err != nil {
+				report(e, err)
+				return status(exitFailure)
+			}
+			return nil
+		},
 	}
-	if fs.NArg() > 0 {
-		return fail(e, usageErrorf("demo: unexpected argument %q", fs.Arg(0)))
-	}
-	if err := demo(ctx, e.stdout); err != nil {
-		report(e, err)
-		return exitFailure
-	}
-	return exitOK
 }
 
 // demo walks through a create and an update against an in-process fake.

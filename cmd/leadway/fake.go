@@ -3,63 +3,68 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/leadwaycrm/leadway/leadwaytest"
+	"github.com/spf13/cobra"
 )
 
-const fakeUsage = `Usage: leadway fake [flags]
-
-Runs a fake Leadway API on this machine until interrupted (Ctrl-C or
+const fakeLong = `Runs a fake Leadway API on this machine until interrupted (Ctrl-C or
 SIGTERM). It serves POST /opportunities/upsert with the contract's checks,
 keeps opportunities in memory, and logs each request to stderr. It prints
 its URL and the token it accepts; point leadway upsert, curl or your own
-code at it.
+code at it.`
 
-Flags:
-`
+// fakeFlags holds the fake command's flags.
+type fakeFlags struct {
+	addr, token  string
+	rateMax      int
+	rateInterval time.Duration
+	daily        int
+	window       string
+	quiet        bool
+}
 
-func runFake(ctx context.Context, args []string, e env) int {
-	fs := flag.NewFlagSet("leadway fake", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on; port 0 picks a free one")
-	token := fs.String("token", "", "the `token` to accept (default: a random one, printed at start)")
-	rateMax := fs.Int("rate-max", leadwaytest.DefaultRateMax, "requests allowed per location per window")
-	rateInterval := fs.Duration("rate-interval", leadwaytest.DefaultRateInterval, "length of a rate window")
-	daily := fs.Int("daily-limit", leadwaytest.DefaultDailyLimit, "requests allowed per location per day")
-	window := fs.String("window", "fixed", "how the rate window counts: `fixed` or sliding")
-	quiet := fs.Bool("quiet", false, "do not log requests")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.stdout, fakeUsage)
-			fs.SetOutput(e.stdout)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		return fail(e, usageErrorf("fake: %v (see leadway fake --help)", err))
+func newFakeCmd(e env) *cobra.Command {
+	f := &fakeFlags{}
+	cmd := &cobra.Command{
+		Use:   "fake",
+		Short: "Run a fake Leadway API on this machine until interrupted",
+		Long:  fakeLong,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return status(runFake(cmd.Context(), f, e))
+		},
 	}
-	if fs.NArg() > 0 {
-		return fail(e, usageErrorf("fake: unexpected argument %q", fs.Arg(0)))
-	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "`address` to listen on; port 0 picks a free one")
+	fs.StringVar(&f.token, "token", "", "the `token` to accept (default: a random one, printed at start)")
+	fs.IntVar(&f.rateMax, "rate-max", leadwaytest.DefaultRateMax, "requests allowed per location per window")
+	fs.DurationVar(&f.rateInterval, "rate-interval", leadwaytest.DefaultRateInterval, "length of a rate window")
+	fs.IntVar(&f.daily, "daily-limit", leadwaytest.DefaultDailyLimit, "requests allowed per location per day")
+	fs.StringVar(&f.window, "window", "fixed", "how the rate window counts: `fixed` or sliding")
+	fs.BoolVar(&f.quiet, "quiet", false, "do not log requests")
+	return cmd
+}
 
-	model, err := leadwaytest.ParseWindowModel(*window)
+func runFake(ctx context.Context, f *fakeFlags, e env) int {
+	model, err := leadwaytest.ParseWindowModel(f.window)
 	if err != nil {
 		return fail(e, usageErrorf("fake: --window: %v (see leadway fake --help)", err))
 	}
 	opts := []leadwaytest.Option{
-		leadwaytest.WithAddr(*addr),
-		leadwaytest.WithRateLimit(*rateMax, *rateInterval),
+		leadwaytest.WithAddr(f.addr),
+		leadwaytest.WithRateLimit(f.rateMax, f.rateInterval),
 		leadwaytest.WithWindow(model),
-		leadwaytest.WithDailyLimit(*daily),
+		leadwaytest.WithDailyLimit(f.daily),
 	}
-	if *token != "" {
-		opts = append(opts, leadwaytest.WithToken(*token))
+	if f.token != "" {
+		opts = append(opts, leadwaytest.WithToken(f.token))
 	}
-	if !*quiet {
+	if !f.quiet {
 		opts = append(opts, leadwaytest.WithLogger(slog.New(slog.NewTextHandler(e.stderr, nil))))
 	}
 	srv, err := leadwaytest.Start(opts...)

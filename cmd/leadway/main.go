@@ -1,8 +1,9 @@
 // Command leadway creates or updates opportunities in Leadway CRM from the
-// shell, and runs a fake Leadway API for trying things out without an
-// account.
+// shell, imports many of them from a file, and runs a fake Leadway API for
+// trying things out without an account.
 //
 //	leadway upsert --pipeline-id P --location-id L --name "Website redesign"
+//	leadway import deals.csv
 //	leadway fake --addr 127.0.0.1:8080
 //	leadway demo
 //
@@ -11,11 +12,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/leadwaycrm/leadway"
+	"github.com/spf13/cobra"
 )
 
 // env is what a command may touch of the outside world, so that tests and
@@ -33,35 +39,107 @@ func main() {
 	os.Exit(code)
 }
 
-// run dispatches to a subcommand and returns the exit code.
-func run(ctx context.Context, args []string, e env) int {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
-		return exitUsage
+// exitStatus carries a command's exit code through cobra, after the command
+// has reported what went wrong.
+type exitStatus struct{ code int }
+
+func (e *exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// status turns an exit code into the error cobra passes back to run.
+func status(code int) error {
+	if code == exitOK {
+		return nil
 	}
-	switch args[0] {
-	case "upsert":
-		return runUpsert(ctx, args[1:], e)
-	case "fake":
-		return runFake(ctx, args[1:], e)
-	case "demo":
-		return runDemo(ctx, args[1:], e)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, usage)
-		return exitOK
-	}
-	return fail(e, usageErrorf("unknown command %q (run leadway --help)", args[0]))
+	return &exitStatus{code: code}
 }
 
-const usage = `leadway creates or updates opportunities in Leadway CRM.
+// run parses args, runs the command they name and returns the exit code.
+func run(ctx context.Context, args []string, e env) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var (
+		st    *exitStatus
+		usage *usageError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &st):
+		return st.code
+	case errors.As(err, &usage):
+		return fail(e, err)
+	}
+	// What cobra refuses (unknown commands, flags or arguments) is a usage
+	// mistake.
+	return fail(e, usageErrorf("%v", err))
+}
 
-Usage:
-  leadway upsert [flags]   create or update an opportunity; prints the API's answer as JSON
-  leadway fake [flags]     run a fake Leadway API on this machine until interrupted
-  leadway demo             create and update an opportunity against an in-process fake
-  leadway help             show this help
+// globalFlags are the flags every command takes.
+type globalFlags struct {
+	verbose bool
+}
 
-Run "leadway COMMAND --help" for a command's flags.
+// logger returns the client's logger for --verbose: retries, waits and
+// every attempt, on stderr. It is nil otherwise.
+func (g *globalFlags) logger(e env) *slog.Logger {
+	if !g.verbose {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// clientOptions returns the options --verbose asks for.
+func (g *globalFlags) clientOptions(e env) []leadway.Option {
+	if l := g.logger(e); l != nil {
+		return []leadway.Option{leadway.WithLogger(l)}
+	}
+	return nil
+}
+
+func newRootCmd(e env) *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:           "leadway",
+		Short:         "Create or update opportunities in Leadway CRM",
+		Long:          rootLong,
+		Version:       leadway.LibraryVersion,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// No command is a usage mistake, not a request for help.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprint(e.stderr, cmd.UsageString())
+			return status(exitUsage)
+		},
+	}
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetVersionTemplate("leadway {{.Version}}\n")
+	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every attempt, retry and wait on stderr")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageErrorf("%s: %v (see %s --help)", cmd.Name(), err, cmd.CommandPath())
+	})
+	root.AddCommand(
+		newUpsertCmd(e, g),
+		newImportCmd(e, g),
+		newFakeCmd(e),
+		newDemoCmd(e),
+		&cobra.Command{
+			Use:   "version",
+			Short: "Print the version",
+			Args:  cobra.NoArgs,
+			Run: func(cmd *cobra.Command, args []string) {
+				fmt.Fprintf(e.stdout, "leadway %s\n", leadway.LibraryVersion)
+			},
+		},
+	)
+	return root
+}
+
+const rootLong = `leadway creates or updates opportunities in Leadway CRM.
+
+Run "leadway help COMMAND" or "leadway COMMAND --help" for a command's flags.
 
 Environment:
   LEADWAY_TOKEN      the API token: a sub-account Private Integration token or an
@@ -76,8 +154,11 @@ Exit codes:
   1  another failure: the fake or the demo could not run
   2  usage or validation: bad flags, bad JSON input, LEADWAY_TOKEN missing, or a
      request the contract forbids (nothing was sent)
-  3  the API refused the request with a 4xx status other than 429
-  4  rate limited (429): the burst window or the daily budget is used up
+  3  the API refused the request with a 4xx status other than 429; for import:
+     some rows failed (see the failed file)
+  4  rate limited (429): the burst window or the daily budget is used up; for
+     import: a location's daily budget ran out and its rows wait for a rerun
   5  network or server trouble: a 5xx, a timeout, a dropped connection or an
-     unusable answer; without --id the upsert may have been applied
-`
+     unusable answer; without --id the upsert may have been applied; for
+     import: some rows have an unknown outcome (see the unknown file)
+  6  import interrupted (SIGINT or SIGTERM): rerun the printed command to resume`

@@ -220,7 +220,7 @@ func TestUpsertUsageAndValidationErrors(t *testing.T) {
 		{"missing token", []string{"LEADWAY_BASE_URL=" + srv.URL}, "", []string{"--pipeline-id", "p", "--location-id", "l"}, "LEADWAY_TOKEN is not set"},
 		{"missing pipeline", fakeEnv(srv), "", []string{"--location-id", "l"}, "pipelineId: is required"},
 		{"bad status", fakeEnv(srv), "", []string{"--pipeline-id", "p", "--location-id", "l", "--status", "closed"}, `status: "closed" is not one of`},
-		{"unknown flag", fakeEnv(srv), "", []string{"--token", "x"}, "flag provided but not defined: -token"},
+		{"unknown flag", fakeEnv(srv), "", []string{"--token", "x"}, "upsert: unknown flag: --token (see leadway upsert --help)"},
 		{"bad base URL", []string{"LEADWAY_TOKEN=t"}, "", []string{"--base-url", "ftp://x", "--pipeline-id", "p", "--location-id", "l"}, "scheme must be https or http"},
 		{"token over plain http to another host", []string{"LEADWAY_TOKEN=t", "LEADWAY_BASE_URL=http://example.com"}, "", []string{"--pipeline-id", "p", "--location-id", "l"}, "refusing to send the token over plain http"},
 	}
@@ -341,15 +341,30 @@ func TestHelpAndUsage(t *testing.T) {
 			t.Errorf("%v: %+v", args, r)
 		}
 	}
-	for _, cmd := range []string{"upsert", "fake", "demo"} {
-		if r := runCLI(t, nil, "", cmd, "--help"); r.code != 0 || !strings.HasPrefix(r.stdout, "Usage: leadway "+cmd) {
+	for _, cmd := range []string{"upsert", "import", "fake", "demo"} {
+		r := runCLI(t, nil, "", cmd, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "\nUsage:\n  leadway "+cmd) || !strings.Contains(r.stdout, "--verbose") {
 			t.Errorf("%s --help: %+v", cmd, r)
 		}
+		if h := runCLI(t, nil, "", "help", cmd); h != r {
+			t.Errorf("help %s differs from %s --help:\n%s", cmd, cmd, h.stdout)
+		}
 	}
-	if r := runCLI(t, nil, "", "upsert", "--help"); !strings.Contains(r.stdout, "-remove-all-followers") {
-		t.Errorf("upsert --help lacks the flags:\n%s", r.stdout)
+	if r := runCLI(t, nil, "", "upsert", "--help"); !strings.Contains(r.stdout, "      --remove-all-followers ") ||
+		!strings.Contains(r.stdout, "      --follower user ID ") {
+		t.Errorf("upsert --help lacks the --flag spellings:\n%s", r.stdout)
 	}
 	wantFailure(t, runCLI(t, nil, "", "launch"), exitUsage, `unknown command "launch"`)
+	// A near miss gets a suggestion.
+	wantFailure(t, runCLI(t, nil, "", "upsret"), exitUsage, `unknown command "upsret" for "leadway" Did you mean this? upsert`)
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		if r := runCLI(t, nil, "", args...); r.code != 0 || r.stdout != "leadway 1.0.0\n" {
+			t.Errorf("%v: %+v", args, r)
+		}
+	}
+	if r := runCLI(t, nil, "", "completion", "bash"); r.code != 0 || !strings.Contains(r.stdout, "__start_leadway") {
+		t.Errorf("completion bash: code %d, stderr %q", r.code, r.stderr)
+	}
 	if r := runCLI(t, nil, ""); r.code != exitUsage || !strings.Contains(r.stderr, "Usage:") {
 		t.Errorf("no command: %+v", r)
 	}
@@ -435,5 +450,31 @@ func TestConnectionRefusedIsOneClearLine(t *testing.T) {
 	wantFailure(t, r, exitUnavailable, "connection refused")
 	if strings.Count(r.stderr, "leadway:") != 1 {
 		t.Errorf("stderr = %q, want the prefix once", r.stderr)
+	}
+}
+
+func TestVerboseShowsRetriesAndWaits(t *testing.T) {
+	srv := startFake(t)
+	srv.FailNext(1, leadwaytest.Fault{Status: 503, Header: http.Header{"Retry-After": {"0"}}})
+	r := runCLI(t, fakeEnv(srv), "", "upsert", "--verbose", "--pipeline-id", "p", "--location-id", "l", "--name", "n")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, want := range []string{"msg=\"leadway: attempt\"", "status=503", "msg=\"leadway: retrying\"", "wait=0s", "attempt=2", "status=200"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, srv.Token) {
+		t.Error("stderr shows the token")
+	}
+	// stdout is the server's answer as it came: compact, not re-indented.
+	if !strings.HasPrefix(r.stdout, `{"`) || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("stdout = %q", r.stdout)
+	}
+	// Without --verbose, stderr stays quiet.
+	srv.FailNext(1, leadwaytest.Fault{Status: 503, Header: http.Header{"Retry-After": {"0"}}})
+	if r := runCLI(t, fakeEnv(srv), "", "upsert", "--pipeline-id", "p", "--location-id", "l"); r.code != 0 || r.stderr != "" {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }

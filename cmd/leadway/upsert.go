@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,13 +11,12 @@ import (
 	"time"
 
 	"github.com/leadwaycrm/leadway"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-const upsertUsage = `Usage: leadway upsert [flags]
-
-Creates an opportunity, or updates the one --id names, and prints the API's
-answer as it came, as JSON: {"new": true|false, "opportunity": {...}}, with
-any field the server adds.
+const upsertLong = `Creates an opportunity, or updates the one --id names, and prints the API's
+answer as it came, JSON such as {"new": true|false, "opportunity": {...}}.
 
 The opportunity comes from the field flags, or whole from --data as a JSON
 object of the request's shape (unknown fields are refused), for example:
@@ -30,10 +27,7 @@ Followers left out are sent as [] with "add", which changes nothing.
 The token is read from LEADWAY_TOKEN only. Exit codes: 0 ok, 2 usage or
 validation, 3 API refusal (4xx), 4 rate limited, 5 network or server; 5 also
 when a create may have been applied (a timeout or a gateway error): look the
-opportunity up before sending again (see leadway --help).
-
-Flags:
-`
+opportunity up before sending again (see leadway --help).`
 
 // fieldFlags are the flags that make up the opportunity; --data replaces
 // them all.
@@ -45,7 +39,8 @@ var fieldFlags = []string{
 
 // upsertFlags holds the upsert command's flags.
 type upsertFlags struct {
-	fs *flag.FlagSet
+	fs  *pflag.FlagSet
+	cmd *cobra.Command
 
 	data       string
 	baseURL    string
@@ -60,10 +55,19 @@ type upsertFlags struct {
 	removeAllFollowers                                bool
 }
 
-func newUpsertFlags() *upsertFlags {
-	f := &upsertFlags{fs: flag.NewFlagSet("leadway upsert", flag.ContinueOnError)}
+func newUpsertCmd(e env, g *globalFlags) *cobra.Command {
+	f := &upsertFlags{}
+	cmd := &cobra.Command{
+		Use:   "upsert [flags]",
+		Short: "Create or update an opportunity; prints the API's answer as JSON",
+		Long:  upsertLong,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return status(runUpsert(cmd.Context(), f, g, e))
+		},
+	}
+	f.fs, f.cmd = cmd.Flags(), cmd
 	fs := f.fs
-	fs.SetOutput(io.Discard) // errors are reported on one line by fail
 	fs.StringVar(&f.data, "data", "", "the whole request as JSON: `@file`, - for stdin, or the JSON itself")
 	fs.StringVar(&f.baseURL, "base-url", "", "API base `URL` (default $LEADWAY_BASE_URL, else "+leadway.DefaultBaseURL+")")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the request that would be sent, with the token redacted, and send nothing")
@@ -80,34 +84,14 @@ func newUpsertFlags() *upsertFlags {
 	fs.StringVar(&f.assignedTo, "assigned-to", "", "`user ID` the opportunity is assigned to")
 	fs.StringVar(&f.contactID, "contact-id", "", "`ID` of the contact the opportunity is for")
 	fs.StringVar(&f.lostReasonID, "lost-reason-id", "", "lost reason `ID`, for status lost")
-	fs.Func("follower", "follower `user ID`; repeat for several (at most 10)", func(s string) error {
-		f.followers = append(f.followers, s)
-		return nil
-	})
+	fs.StringArrayVar(&f.followers, "follower", nil, "follower `user ID`; repeat for several (at most 10)")
 	fs.StringVar(&f.action, "followers-action", "", "`action` for the --follower IDs: add (the default) or remove")
 	fs.BoolVar(&f.removeAllFollowers, "remove-all-followers", false, "remove every follower first")
-	return f
+	addSharedLimiterFlags(fs)
+	return cmd
 }
 
-func printUpsertUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, upsertUsage)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
-}
-
-func runUpsert(ctx context.Context, args []string, e env) int {
-	f := newUpsertFlags()
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUpsertUsage(e.stdout, f.fs)
-			return exitOK
-		}
-		return fail(e, usageErrorf("upsert: %v (see leadway upsert --help)", err))
-	}
-	if f.fs.NArg() > 0 {
-		return fail(e, usageErrorf("upsert: unexpected argument %q (see leadway upsert --help)", f.fs.Arg(0)))
-	}
+func runUpsert(ctx context.Context, f *upsertFlags, g *globalFlags, e env) int {
 	req, err := f.request(e.stdin)
 	if err != nil {
 		return fail(e, err)
@@ -115,7 +99,7 @@ func runUpsert(ctx context.Context, args []string, e env) int {
 	if f.timeout < 0 {
 		return fail(e, usageErrorf("upsert: --timeout %s: must not be negative (0 waits forever)", f.timeout))
 	}
-	opts := []leadway.Option{leadway.WithMaxRetries(f.maxRetries)}
+	opts := append([]leadway.Option{leadway.WithMaxRetries(f.maxRetries)}, g.clientOptions(e)...)
 	if base := firstNonEmpty(f.baseURL, e.getenv("LEADWAY_BASE_URL")); base != "" {
 		opts = append(opts, leadway.WithBaseURL(base))
 	}
@@ -126,7 +110,12 @@ func runUpsert(ctx context.Context, args []string, e env) int {
 	if token == "" {
 		return fail(e, usageErrorf("LEADWAY_TOKEN is not set: export the API token there (it is never taken from a flag)"))
 	}
-	client, err := leadway.New(token, opts...)
+	shared, release, err := sharedLimiterOptions(f.cmd)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer release()
+	client, err := leadway.New(token, append(opts, shared...)...)
 	if err != nil {
 		return fail(e, asUsage(err))
 	}
@@ -139,9 +128,13 @@ func runUpsert(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	// The server's answer as it came, fields beyond the contract included;
-	// only its layout is indented.
-	if err := writeRaw(e.stdout, res.Raw); err != nil {
+	// The answer exactly as the server sent it, fields the contract does
+	// not describe included.
+	out := res.Raw
+	if !bytes.HasSuffix(out, []byte("\n")) {
+		out = append(out[:len(out):len(out)], '\n')
+	}
+	if _, err := e.stdout.Write(out); err != nil {
 		report(e, err)
 		return exitFailure
 	}
@@ -151,7 +144,7 @@ func runUpsert(ctx context.Context, args []string, e env) int {
 // request builds the request from --data or from the field flags.
 func (f *upsertFlags) request(stdin io.Reader) (leadway.UpsertRequest, error) {
 	set := map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	f.fs.Visit(func(fl *pflag.Flag) { set[fl.Name] = true })
 	if set["data"] {
 		for _, name := range fieldFlags {
 			if set[name] {
@@ -231,18 +224,6 @@ func writeJSON(w io.Writer, v any) error {
 		return err
 	}
 	_, err = fmt.Fprintf(w, "%s\n", data)
-	return err
-}
-
-// writeRaw prints a JSON document indented, without decoding it, so that
-// every field and number stays as the server wrote it.
-func writeRaw(w io.Writer, raw []byte) error {
-	var b bytes.Buffer
-	if err := json.Indent(&b, raw, "", "  "); err != nil {
-		return err
-	}
-	b.WriteByte('\n')
-	_, err := w.Write(b.Bytes())
 	return err
 }
 

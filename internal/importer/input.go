@@ -1,0 +1,428 @@
+// Package importer imports opportunities in bulk from CSV or JSON Lines
+// files, with a journal that lets an interrupted run resume without ever
+// sending twice a create that may have landed.
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/leadwaycrm/leadway"
+)
+
+// Formats of an input file.
+const (
+	FormatCSV   = "csv"
+	FormatJSONL = "jsonl"
+)
+
+// DetectFormat returns the format named by flag, or else by the file's
+// extension: .csv is CSV; .jsonl, .ndjson and .json are JSON Lines.
+func DetectFormat(path, flag string) (string, error) {
+	switch strings.ToLower(flag) {
+	case FormatCSV:
+		return FormatCSV, nil
+	case FormatJSONL, "ndjson", "json":
+		return FormatJSONL, nil
+	case "":
+	default:
+		return "", fmt.Errorf("--format %q: want csv or jsonl", flag)
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return FormatCSV, nil
+	case ".jsonl", ".ndjson", ".json":
+		return FormatJSONL, nil
+	}
+	return "", fmt.Errorf("%s: cannot tell the format from the extension; pass --format csv or --format jsonl", path)
+}
+
+// Row is one data row of the input.
+type Row struct {
+	// Num is the row's number among the data rows, from 1. The journal and
+	// the output files key rows by it.
+	Num int
+	// Line is the line of the file where the row starts, from 1.
+	Line int
+	// Req is the request the row makes, when Err is nil.
+	Req leadway.UpsertRequest
+	// Err is what is wrong with the row, a *FieldError.
+	Err error
+	// Record is a CSV row's fields as read, and JSON a JSON Lines row's
+	// line, so that the failed and unknown files can repeat the row as it
+	// was. Both are only valid until the next row is read.
+	Record []string
+	JSON   []byte
+}
+
+// FieldError says which field of a row is wrong.
+type FieldError struct {
+	// Field is the request's JSON name of the field, or "(row)" or
+	// "(line)" when the row as a whole is wrong.
+	Field string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// HeaderError refuses an input whose columns the request does not have.
+type HeaderError struct {
+	// Unknown lists the columns the request has no field for.
+	Unknown []string
+	// Reason, when set, is another problem of the header.
+	Reason string
+}
+
+func (e *HeaderError) Error() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return fmt.Sprintf("unknown column%s %s: the request has no such field; map %s with --map COLUMN=FIELD (fields: %s)",
+		plural(len(e.Unknown)), quoteAll(e.Unknown), pronoun(len(e.Unknown)), strings.Join(Fields(), ", "))
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// fieldKinds maps each JSON field name of the request to how a CSV cell
+// becomes its JSON value.
+var fieldKinds = func() map[string]kind {
+	m := map[string]kind{}
+	t := reflect.TypeFor[leadway.UpsertRequest]()
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case ft.Kind() == reflect.String:
+			m[name] = kindString
+		case ft.Kind() == reflect.Float64 || ft.Kind() == reflect.Float32 || ft.Kind() == reflect.Int:
+			m[name] = kindNumber
+		case ft.Kind() == reflect.Bool:
+			m[name] = kindBool
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
+			m[name] = kindList
+		default:
+			m[name] = kindJSON // such as customFields: a JSON column
+		}
+	}
+	return m
+}()
+
+type kind int
+
+const (
+	kindString kind = iota
+	kindNumber
+	kindBool
+	kindList
+	kindJSON
+)
+
+// Fields returns the request's JSON field names, which CSV headers and JSON
+// keys use.
+func Fields() []string {
+	names := make([]string, 0, len(fieldKinds))
+	for n := range fieldKinds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Spec says how rows become requests.
+type Spec struct {
+	// Format is FormatCSV or FormatJSONL.
+	Format string
+	// Defaults fill fields a row leaves out or empty, keyed by JSON name.
+	Defaults map[string]string
+	// Map renames columns (or JSON keys) to request fields.
+	Map map[string]string
+}
+
+// Check refuses defaults and mappings that name no field.
+func (s Spec) Check() error {
+	for f := range s.Defaults {
+		if _, ok := fieldKinds[f]; !ok {
+			return fmt.Errorf("default for unknown field %q", f)
+		}
+	}
+	for col, f := range s.Map {
+		if _, ok := fieldKinds[f]; !ok {
+			return fmt.Errorf("--map %s=%s: the request has no field %q (fields: %s)", col, f, f, strings.Join(Fields(), ", "))
+		}
+	}
+	return nil
+}
+
+// ignored reports whether a column is left out of the request: the columns
+// the failed and unknown files add, which start with "_".
+func ignored(col string) bool { return strings.HasPrefix(col, "_") }
+
+// Reader reads rows from an input, one at a time.
+type Reader struct {
+	spec   Spec
+	csv    *csv.Reader
+	header []string
+	fields []string // the request field of each column, "" when ignored
+	lines  *bufio.Reader
+	line   int
+	num    int
+	obj    map[string]json.RawMessage
+}
+
+// NewReader reads the header, if any, and refuses unknown columns with a
+// *HeaderError.
+func NewReader(r io.Reader, spec Spec) (*Reader, error) {
+	rd := &Reader{spec: spec}
+	if spec.Format == FormatJSONL {
+		rd.lines = bufio.NewReaderSize(r, 64<<10)
+		return rd, nil
+	}
+	rd.csv = csv.NewReader(r)
+	rd.csv.ReuseRecord = true
+	rd.csv.FieldsPerRecord = -1 // a short or long row is reported as that row's error
+	header, err := rd.csv.Read()
+	if err == io.EOF {
+		return nil, &HeaderError{Reason: "the file is empty: a CSV input needs a header row of field names"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the header: %w", err)
+	}
+	if len(header) > 0 {
+		header[0] = strings.TrimPrefix(header[0], "\ufeff") // a spreadsheet's byte order mark
+	}
+	rd.header = slices.Clone(header)
+	var unknown []string
+	seen := map[string]string{}
+	for _, col := range rd.header {
+		field := col
+		if m, ok := spec.Map[col]; ok {
+			field = m
+		}
+		switch _, known := fieldKinds[field]; {
+		case ignored(col):
+			field = ""
+		case !known:
+			unknown = append(unknown, col)
+		case seen[field] != "":
+			return nil, &HeaderError{Reason: fmt.Sprintf("columns %q and %q both set %s", seen[field], col, field)}
+		}
+		if field != "" {
+			seen[field] = col
+		}
+		rd.fields = append(rd.fields, field)
+	}
+	if len(unknown) > 0 {
+		return nil, &HeaderError{Unknown: unknown}
+	}
+	return rd, nil
+}
+
+// Header returns the CSV header, or nil for JSON Lines.
+func (rd *Reader) Header() []string { return rd.header }
+
+// Next reads the next row. It returns io.EOF at the end, and another error
+// when the file cannot be read on (a CSV quoting error, for instance).
+func (rd *Reader) Next() (*Row, error) {
+	if rd.lines != nil {
+		return rd.nextJSON()
+	}
+	rec, err := rd.csv.Read()
+	if err != nil {
+		return nil, err
+	}
+	line, _ := rd.csv.FieldPos(0)
+	rd.num++
+	row := &Row{Num: rd.num, Line: line, Record: rec}
+	if len(rec) != len(rd.header) {
+		row.Err = &FieldError{Field: "(row)", Reason: fmt.Sprintf("has %d fields, the header %d", len(rec), len(rd.header))}
+		return row, nil
+	}
+	obj := make(map[string]json.RawMessage, len(rec))
+	for i, cell := range rec {
+		if i >= len(rd.fields) || rd.fields[i] == "" || cell == "" {
+			continue
+		}
+		v, err := cellJSON(rd.fields[i], cell)
+		if err != nil {
+			row.Err = err
+			return row, nil
+		}
+		obj[rd.fields[i]] = v
+	}
+	row.Req, row.Err = rd.request(obj)
+	return row, nil
+}
+
+func (rd *Reader) nextJSON() (*Row, error) {
+	for {
+		data, err := rd.lines.ReadBytes('\n')
+		if len(data) == 0 && err != nil {
+			return nil, err
+		}
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		rd.line++
+		trimmed := bytes.TrimSpace(data)
+		if len(trimmed) == 0 {
+			continue // blank lines separate nothing
+		}
+		rd.num++
+		row := &Row{Num: rd.num, Line: rd.line, JSON: trimmed}
+		clear(rd.obj)
+		if rd.obj == nil {
+			rd.obj = map[string]json.RawMessage{}
+		}
+		if err := json.Unmarshal(trimmed, &rd.obj); err != nil {
+			row.Err = &FieldError{Field: "(line)", Reason: "not a JSON object: " + err.Error()}
+			return row, nil
+		}
+		obj := make(map[string]json.RawMessage, len(rd.obj))
+		var unknown []string
+		for k, v := range rd.obj {
+			field := k
+			if m, ok := rd.spec.Map[k]; ok {
+				field = m
+			}
+			if ignored(k) {
+				continue
+			}
+			if _, ok := fieldKinds[field]; !ok {
+				unknown = append(unknown, k)
+				continue
+			}
+			if string(v) == "null" {
+				continue
+			}
+			obj[field] = v
+		}
+		if len(unknown) > 0 {
+			slices.Sort(unknown)
+			row.Err = &FieldError{Field: unknown[0], Reason: "unknown field; map it with --map KEY=FIELD"}
+			return row, nil
+		}
+		row.Req, row.Err = rd.request(obj)
+		return row, nil
+	}
+}
+
+// request fills defaults, decodes obj strictly and validates it as the
+// client does before sending.
+func (rd *Reader) request(obj map[string]json.RawMessage) (leadway.UpsertRequest, error) {
+	for f, v := range rd.spec.Defaults {
+		if _, ok := obj[f]; ok {
+			continue
+		}
+		raw, err := cellJSON(f, v)
+		if err != nil {
+			return leadway.UpsertRequest{}, err
+		}
+		obj[f] = raw
+	}
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return leadway.UpsertRequest{}, &FieldError{Field: "(row)", Reason: err.Error()}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var req leadway.UpsertRequest
+	if err := dec.Decode(&req); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return req, &FieldError{Field: te.Field, Reason: "is " + te.Value + ", want " + te.Type.String()}
+		}
+		return req, &FieldError{Field: "(row)", Reason: err.Error()}
+	}
+	if err := leadway.Validate(req); err != nil {
+		var ve *leadway.ValidationError
+		if errors.As(err, &ve) {
+			return req, &FieldError{Field: ve.Field, Reason: ve.Reason}
+		}
+		return req, err
+	}
+	return req, nil
+}
+
+// cellJSON turns one CSV cell into the JSON value of field.
+func cellJSON(field, cell string) (json.RawMessage, error) {
+	switch fieldKinds[field] {
+	case kindNumber:
+		f, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+		if err != nil {
+			return nil, &FieldError{Field: field, Reason: fmt.Sprintf("%q is not a number", cell)}
+		}
+		return json.Marshal(f)
+	case kindBool:
+		b, err := strconv.ParseBool(strings.TrimSpace(cell))
+		if err != nil {
+			return nil, &FieldError{Field: field, Reason: fmt.Sprintf("%q is not true or false", cell)}
+		}
+		return json.Marshal(b)
+	case kindList:
+		parts := strings.Split(cell, ";")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		return json.Marshal(parts)
+	case kindJSON:
+		if !json.Valid([]byte(cell)) {
+			return nil, &FieldError{Field: field, Reason: "is not valid JSON"}
+		}
+		return json.RawMessage(cell), nil
+	}
+	return json.Marshal(cell)
+}
+
+// Rows ranges over the rows rd reads, ending at the end of the input or
+// with the error that stopped the reading.
+func Rows(rd *Reader) iter.Seq2[*Row, error] {
+	return func(yield func(*Row, error) bool) {
+		for {
+			row, err := rd.Next()
+			if err == io.EOF {
+				return
+			}
+			if !yield(row, err) || err != nil {
+				return
+			}
+		}
+	}
+}

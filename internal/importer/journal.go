@@ -1,0 +1,242 @@
+package importer
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// The journal is a JSON Lines file, appended to and never rewritten. Its
+// first line names the input by its SHA-256; each further line is an event
+// of one row, keyed by the row's number:
+//
+//	{"journal":1,"input":"deals.csv","sha256":"…","rows":10000,"started":"…"}
+//	{"row":7,"ev":"started"}                      written and synced before the call
+//	{"row":7,"ev":"done","id":"opp…","new":true}  the call succeeded
+//	{"row":8,"ev":"failed","error":"…","status":422}
+//	{"row":9,"ev":"unknown","reason":"…"}         it may have been applied
+//	{"row":10,"ev":"pending","reason":"…"}        not applied, send it again
+//
+// A row "started" with nothing after it was in flight when the process
+// died: it may have reached the server.
+
+// journalVersion is the format of the first line.
+const journalVersion = 1
+
+type journalHeader struct {
+	Journal int    `json:"journal"`
+	Input   string `json:"input"`
+	SHA256  string `json:"sha256"`
+	Rows    int    `json:"rows"`
+	Started string `json:"started"`
+}
+
+type event struct {
+	Row    int    `json:"row"`
+	Ev     string `json:"ev"`
+	ID     string `json:"id,omitempty"`
+	New    bool   `json:"new,omitempty"`
+	Error  string `json:"error,omitempty"`
+	Status int    `json:"status,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Row states, from the journal.
+const (
+	statePending uint8 = iota
+	stateStarted
+	stateDone
+	stateFailed
+	stateUnknown
+)
+
+// rowState is what the journal says of one row.
+type rowState struct {
+	state  uint8
+	new    bool
+	status int
+	id     string
+	msg    string // the error of a failed row, the reason of an unknown one
+}
+
+// ChangedInputError refuses to resume with an input that is not the one the
+// journal was started for.
+type ChangedInputError struct {
+	// Journal and Input are the two files' paths.
+	Journal, Input string
+	// Was and Now are the input's SHA-256 when the journal was started and
+	// now.
+	Was, Now string
+}
+
+func (e *ChangedInputError) Error() string {
+	return fmt.Sprintf("%s has changed since the journal %s was started (sha256 %.12s…, now %.12s…): resume with the original file, "+
+		"or pass --restart to start over (rows already imported would be sent again)", e.Input, e.Journal, e.Was, e.Now)
+}
+
+// journal appends events. Appends are serialised; sync makes every event
+// appended so far durable, and calls that overlap share one fsync.
+type journal struct {
+	path string
+
+	mu      sync.Mutex
+	f       *os.File
+	w       *bufio.Writer
+	written int64 // events appended
+	err     error
+
+	syncMu sync.Mutex
+	synced int64
+}
+
+// loadJournal reads the journal at path into states (one per row, indexed
+// from 1) and returns its header, or nil when there is none. A last line
+// cut short by a crash is ignored.
+// When the header names another input (by sha256), the events are not
+// read: they are not this input's.
+func loadJournal(path string, states []rowState, sha string) (*journalHeader, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	var h *journalHeader
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		if err == io.EOF {
+			if len(line) > 0 && h == nil {
+				return nil, fmt.Errorf("journal %s: the first line is cut short; remove the file or pass --restart", path)
+			}
+			return h, nil // a cut last line: that event never happened
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h == nil {
+			h = &journalHeader{}
+			if err := json.Unmarshal(line, h); err != nil || h.Journal != journalVersion {
+				return nil, fmt.Errorf("journal %s: not a leadway import journal (line 1); pass --journal to choose another path", path)
+			}
+			if h.SHA256 != sha || h.Rows != len(states)-1 {
+				return h, nil
+			}
+			continue
+		}
+		var ev event
+		if err := json.Unmarshal(line, &ev); err != nil || ev.Row < 1 || ev.Row >= len(states) {
+			return nil, fmt.Errorf("journal %s: line %d is not an event of this input", path, n)
+		}
+		s := &states[ev.Row]
+		switch ev.Ev {
+		case "started":
+			s.state = stateStarted
+		case "done":
+			*s = rowState{state: stateDone, id: ev.ID, new: ev.New}
+		case "failed":
+			*s = rowState{state: stateFailed, msg: ev.Error, status: ev.Status}
+		case "unknown":
+			*s = rowState{state: stateUnknown, msg: ev.Reason}
+		case "pending":
+			*s = rowState{state: statePending}
+		default:
+			return nil, fmt.Errorf("journal %s: line %d: unknown event %q", path, n, ev.Ev)
+		}
+	}
+}
+
+// openJournal opens the journal for appending, writing h first when the
+// file is new or restart is set.
+func openJournal(path string, h *journalHeader, fresh bool) (*journal, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	if fresh {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	j := &journal{path: path, f: f, w: bufio.NewWriter(f)}
+	if fresh {
+		h.Started = time.Now().UTC().Format(time.RFC3339)
+		if err := j.append(h); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := j.sync(); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return j, nil
+}
+
+func (j *journal) append(v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return j.err
+	}
+	if _, err := j.w.Write(line); err != nil {
+		j.err = fmt.Errorf("journal %s: %w", j.path, err)
+		return j.err
+	}
+	j.written++
+	return nil
+}
+
+// sync writes out and fsyncs every event appended so far.
+func (j *journal) sync() error {
+	j.mu.Lock()
+	target := j.written
+	j.mu.Unlock()
+	j.syncMu.Lock()
+	defer j.syncMu.Unlock()
+	if j.synced >= target {
+		return nil
+	}
+	j.mu.Lock()
+	target = j.written
+	err := j.w.Flush()
+	j.mu.Unlock()
+	if err == nil {
+		err = j.f.Sync()
+	}
+	if err != nil {
+		j.mu.Lock()
+		j.err = fmt.Errorf("journal %s: %w", j.path, err)
+		j.mu.Unlock()
+		return err
+	}
+	j.synced = target
+	return nil
+}
+
+// started records, durably, that row is about to be sent.
+func (j *journal) started(row int) error {
+	if err := j.append(event{Row: row, Ev: "started"}); err != nil {
+		return err
+	}
+	return j.sync()
+}
+
+func (j *journal) close() error {
+	err := j.sync()
+	if cerr := j.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
