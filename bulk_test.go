@@ -284,5 +284,3 @@ func TestUpsertAllItemContextReachesTheTransport(t *testing.T) {
 	}
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 }
-
-// text reads an optional field of an opportunity.

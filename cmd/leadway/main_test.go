@@ -358,7 +358,7 @@ func TestHelpAndUsage(t *testing.T) {
 	// A near miss gets a suggestion.
 	wantFailure(t, runCLI(t, nil, "", "upsret"), exitUsage, `unknown command "upsret" for "leadway" Did you mean this? upsert`)
 	for _, args := range [][]string{{"--version"}, {"version"}} {
-		if r := runCLI(t, nil, "", args...); r.code != 0 || r.stdout != "leadway 1.0.0\n" {
+		if r := runCLI(t, nil, "", args...); r.code != 0 || r.stdout != "leadway "+leadway.LibraryVersion+"\n" {
 			t.Errorf("%v: %+v", args, r)
 		}
 	}
