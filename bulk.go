@@ -89,7 +89,8 @@ type BulkResult struct {
 // and calls in flight end with their own error. To stop gracefully, letting
 // calls in flight finish, end the input sequence instead and keep ctx alive.
 // Breaking out of the loop cancels the calls in flight and returns once they
-// have ended. reqs is ranged over in another goroutine.
+// have ended. reqs is ranged over in another goroutine; a nil reqs yields
+// nothing.
 func (c *Client) UpsertAll(ctx context.Context, reqs iter.Seq[UpsertRequest], opts *BulkOptions) iter.Seq[BulkResult] {
 	var o BulkOptions
 	if opts != nil {
@@ -105,6 +106,9 @@ func (c *Client) UpsertAll(ctx context.Context, reqs iter.Seq[UpsertRequest], op
 		if ctx == nil {
 			yield(BulkResult{Err: errors.New("leadway: nil context")})
 			return
+		}
+		if reqs == nil {
+			return // no requests, no results
 		}
 		b := &bulk{
 			c:       c,

@@ -103,7 +103,8 @@ type RateLimitError struct {
 	// over). When the limiter held a retry, it is the limiter's wait, or at
 	// least the retry wait cap when the limiter does not say.
 	RetryAfter time.Duration
-	// RateLimit holds the figures of the last answer; all -1 without one.
+	// RateLimit holds the figures of the last answer; it is the zero
+	// RateLimit when nothing was sent (a refusal by the limiter).
 	RateLimit RateLimit
 	// Attempts is how many requests the call sent; 0 when nothing was sent.
 	Attempts int

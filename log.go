@@ -17,7 +17,7 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, cs *callSta
 	}
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("path", t.redact.String(r.URL.Path)),
 		slog.Int("attempt", a.n),
 		slog.Duration("took", took),
 	}
@@ -25,16 +25,19 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, cs *callSta
 		attrs = append(attrs, slog.String("error", t.redact.String(o.err.Error())), slog.Bool("may_have_been_sent", o.sent))
 	} else {
 		rl := o.rl
+		figures := []any{
+			slog.Int("max", rl.Max),
+			slog.Int("remaining", rl.Remaining),
+			slog.Duration("interval", rl.Interval),
+			slog.Int("daily_limit", rl.DailyLimit),
+			slog.Int("daily_remaining", rl.DailyRemaining),
+		}
+		if rl.RetryAfter >= 0 { // -1: the answer asked for no wait
+			figures = append(figures, slog.Duration("retry_after", rl.RetryAfter))
+		}
 		attrs = append(attrs,
 			slog.Int("status", o.resp.StatusCode),
-			slog.Group("ratelimit",
-				slog.Int("max", rl.Max),
-				slog.Int("remaining", rl.Remaining),
-				slog.Duration("interval", rl.Interval),
-				slog.Int("daily_limit", rl.DailyLimit),
-				slog.Int("daily_remaining", rl.DailyRemaining),
-				slog.Duration("retry_after", rl.RetryAfter),
-			))
+			slog.Group("ratelimit", figures...))
 		if o.bodyErr != nil {
 			attrs = append(attrs, slog.String("body_error", t.redact.String(o.bodyErr.Error())))
 		}
@@ -68,7 +71,7 @@ func (t *transport) logRetry(ctx context.Context, r *http.Request, a attempt, wa
 	}
 	l.LogAttrs(ctx, slog.LevelDebug, "leadway: retrying",
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("path", t.redact.String(r.URL.Path)),
 		slog.Int("attempt", a.n),
 		slog.Duration("wait", wait),
 		slog.String("reason", reason))

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newDemoCmd(e env) *cobra.Command {
+func newDemoCmd(e env, g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
 		Short: "Create and update an opportunity against an in-process fake",
@@ -19,7 +19,7 @@ updates it with a new stage and value, and prints both answers. It needs no
 account, token or network.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := demo(cmd.Context(), e.stdout); err != nil {
+			if err := demo(cmd.Context(), e.stdout, g.clientOptions(e)...); err != nil {
 				report(e, err)
 				return status(exitFailure)
 			}
@@ -29,13 +29,14 @@ account, token or network.`,
 }
 
 // demo walks through a create and an update against an in-process fake.
-func demo(ctx context.Context, out io.Writer) error {
+// opts, such as --verbose's logger, go to the client.
+func demo(ctx context.Context, out io.Writer, opts ...leadway.Option) error {
 	srv, err := leadwaytest.Start()
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	client, err := srv.Client()
+	client, err := srv.Client(opts...)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/leadwaycrm/leadway"
 	"github.com/leadwaycrm/leadway/internal/importer"
+	"github.com/leadwaycrm/leadway/redislimit"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -94,7 +96,7 @@ func newImportCmd(e env, g *globalFlags) *cobra.Command {
 	fs.BoolVar(&f.restart, "restart", false, "discard the journal and start over")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "check every row and print the plan; send nothing")
 	fs.StringVar(&f.baseURL, "base-url", "", "API base `URL` (default $LEADWAY_BASE_URL, else "+leadway.DefaultBaseURL+")")
-	fs.IntVar(&f.maxRetries, "max-retries", leadway.DefaultMaxRetries, "retries per call after 429, 502-504 and other safe-to-repeat failures")
+	fs.IntVar(&f.maxRetries, "max-retries", leadway.DefaultMaxRetries, "retries per call after 429, 503 and other safe-to-repeat failures (502 and 504 only for rows with an id)")
 	fs.IntVar(&f.perLocation, "per-location", leadway.DefaultBulkPerLocation, "calls in flight per location")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "after SIGINT or SIGTERM, how long calls in flight may take")
 	fs.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "time between progress lines when stderr is not a terminal")
@@ -184,7 +186,11 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 		// first answers.
 		opts = append(opts, leadway.WithRateLimiter(leadway.NewLimiter(f.budget.Max, f.budget.Interval)))
 	}
-	shared, release, err := sharedLimiterOptions(cmd)
+	var budget []redislimit.Option
+	if fl := cmd.Flags(); fl.Changed("rate-max") || fl.Changed("rate-interval") {
+		budget = append(budget, redislimit.WithBudget(f.budget.Max, f.budget.Interval))
+	}
+	shared, release, err := sharedLimiterOptions(cmd, budget...)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -311,9 +317,25 @@ func resumeCommand(cmd *cobra.Command, path string) string {
 			parts = append(parts, "--"+fl.Name+"="+fl.Value.String())
 			return
 		}
-		parts = append(parts, "--"+fl.Name, shellQuote(fl.Value.String()))
+		v := fl.Value.String()
+		if fl.Name == "redis" {
+			// Its password must not reach a terminal or a log; the user
+			// fills it in again.
+			v = redactedURL(v)
+		}
+		parts = append(parts, "--"+fl.Name, shellQuote(v))
 	})
 	return strings.Join(append(parts, shellQuote(path)), " ")
+}
+
+// redactedURL hides a URL's password, as url.URL.Redacted does, and gives
+// nothing of a URL it cannot parse.
+func redactedURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "REDACTED"
+	}
+	return u.Redacted()
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.

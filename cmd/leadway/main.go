@@ -124,7 +124,7 @@ func newRootCmd(e env) *cobra.Command {
 		newUpsertCmd(e, g),
 		newImportCmd(e, g),
 		newFakeCmd(e),
-		newDemoCmd(e),
+		newDemoCmd(e, g),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

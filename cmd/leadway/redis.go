@@ -20,9 +20,9 @@ func addSharedLimiterFlags(fs *pflag.FlagSet) {
 }
 
 // sharedLimiterOptions returns the client options of the shared budget the
-// flags chose, and a function that releases it. Without --redis the client's
-// own limiter keeps this process alone under the budget.
-func sharedLimiterOptions(cmd *cobra.Command) ([]leadway.Option, func(), error) {
+// flags chose, built with opts, and a function that releases it. Without
+// --redis the client's own limiter keeps this process alone under the budget.
+func sharedLimiterOptions(cmd *cobra.Command, opts ...redislimit.Option) ([]leadway.Option, func(), error) {
 	if redisURL == "" {
 		if redisPrefix != "" {
 			return nil, nil, usageErrorf("%s: --redis-prefix needs --redis", cmd.Name())
@@ -35,10 +35,9 @@ func sharedLimiterOptions(cmd *cobra.Command) ([]leadway.Option, func(), error) 
 		return nil, nil, usageErrorf("%s: --redis: not a redis:// or rediss:// URL", cmd.Name())
 	}
 	rdb := redis.NewClient(opt)
-	var lopts []redislimit.Option
 	if redisPrefix != "" {
-		lopts = append(lopts, redislimit.WithPrefix(redisPrefix))
+		opts = append(opts, redislimit.WithPrefix(redisPrefix))
 	}
-	lim := redislimit.New(rdb, lopts...)
+	lim := redislimit.New(rdb, opts...)
 	return []leadway.Option{leadway.WithRateLimiter(lim)}, func() { _ = rdb.Close() }, nil
 }

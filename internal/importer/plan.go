@@ -17,16 +17,19 @@ type Budget struct {
 	Daily    int           // requests per day
 }
 
-// Duration estimates how long calls take for one location under b: the
-// burst pace within a day, plus a day for each daily cap filled.
+// Duration estimates how long calls take for one location under b: a
+// window for each budget's worth after the first, which goes out at once,
+// plus a day for each daily cap filled.
 func (b Budget) Duration(calls int) (time.Duration, int) {
 	if calls <= 0 {
 		return 0, 0
 	}
-	perCall := b.Interval / time.Duration(b.Max)
 	days := (calls - 1) / b.Daily
 	rest := calls - days*b.Daily
-	return time.Duration(days)*24*time.Hour + time.Duration(rest)*perCall, days + 1
+	// The limiter sends a window's budget at once, so the last of rest
+	// calls leaves when the window of its batch opens.
+	windows := (rest - 1) / b.Max
+	return time.Duration(days)*24*time.Hour + time.Duration(windows)*b.Interval, days + 1
 }
 
 // WritePlan prints what an import would do: rows and calls per location,
@@ -59,15 +62,23 @@ func WritePlan(w io.Writer, cfg *Config, scan *Scan, b Budget, done map[string]i
 }
 
 // Done counts, per location, the rows an earlier run of this input already
-// imported, from its journal; nothing when the journal is for another input.
+// imported, from its journal. A journal of another version of the input is
+// a *ChangedInputError, as it is for the run itself.
 func Done(cfg *Config, scan *Scan) (map[string]int, error) {
 	if _, err := os.Stat(cfg.journalPath()); cfg.Restart || errors.Is(err, os.ErrNotExist) {
 		return map[string]int{}, nil
 	}
 	states := make([]rowState, scan.Rows+1)
 	h, err := loadJournal(cfg.journalPath(), states, scan.SHA256)
-	if err != nil || h == nil || h.SHA256 != scan.SHA256 || cfg.Restart {
-		return map[string]int{}, err
+	if err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return map[string]int{}, nil
+	}
+	if h.SHA256 != scan.SHA256 || h.Rows != scan.Rows {
+		// The plan says what the run would do, and the run would refuse.
+		return nil, &ChangedInputError{Journal: cfg.journalPath(), Input: cfg.Input, Was: h.SHA256, Now: scan.SHA256}
 	}
 	done := map[string]int{}
 	err = openRows(cfg.Input, cfg.Spec, nil, func(rd *Reader) error {
