@@ -82,7 +82,8 @@ func SafetyMargin(interval time.Duration) time.Duration {
 //
 // X-RateLimit-Remaining tells how many requests the server has counted in
 // its current window. When that is more than this limiter sent in the last
-// interval (and a tenth), the difference was spent by someone else, such as
+// interval (and a tenth), by a quarter of the budget or more, the
+// difference was spent by someone else, such as
 // another process: the limiter books that many requests just before the
 // answer (by [SafetyMargin]), or, when the answer carried Retry-After, so
 // that they leave the window when it says, and leaves the room to them.
@@ -537,7 +538,10 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 				ours++
 			}
 		}
-		if extra := min(used-ours, loc.max); extra > 0 {
+		// A small difference is noise (a request this process sent whose
+		// entry was already trimmed, say) and would cost a few callers a
+		// whole window: act on a quarter of the budget or more.
+		if extra := min(used-ours, loc.max); extra > 0 && 4*extra >= loc.max {
 			// They were counted before the answer left: book them a margin
 			// before it arrived, or so that they leave the window when the
 			// answer's Retry-After says room returns.
