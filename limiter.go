@@ -68,10 +68,11 @@ func SafetyMargin(interval time.Duration) time.Duration {
 // out at once. It keeps, per location, the times of the last max requests
 // (a sliding log) and books each caller the earliest slot that keeps every
 // window within budget, plus [SafetyMargin]. Callers are served in the
-// order they called. A request counts from when it was sent until its
-// answer comes back, and from then on from the answer's time: by then the
-// server has surely counted it, however long the way there took (a burst
-// over new connections can take much longer than the margin).
+// order they called. A request counts from when it was sent, plus the
+// margin, until its answer comes back, and from then on from the answer's
+// time, without a margin: by then the server has surely counted it, however
+// long the way there took (a burst over new connections can take much
+// longer than the margin).
 //
 // max per interval is a ceiling you choose, for example a share of the
 // vendor's budget that leaves room for other processes: the figures
@@ -82,10 +83,11 @@ func SafetyMargin(interval time.Duration) time.Duration {
 //
 // X-RateLimit-Remaining tells how many requests the server has counted in
 // its current window. When that is more than this limiter sent in the last
-// interval (and a tenth), the difference was spent by someone else, such as
-// another process: the limiter books that many requests just before the
-// answer (by [SafetyMargin]), or, when the answer carried Retry-After, so
-// that they leave the window when it says, and leaves the room to them.
+// interval (and a tenth), by a quarter of the budget or more, the
+// difference was spent by someone else, such as
+// another process: the limiter books that many requests at the time of the
+// answer, or, when the answer carried Retry-After, so that they leave the
+// window when it says, and leaves the room to them.
 //
 // A response with X-RateLimit-Daily-Remaining: 0 stops the location for
 // the day; see [Limiter]. The stop ends after the response's Retry-After,
@@ -298,12 +300,37 @@ func (loc *location) next(i int, now time.Time) time.Time {
 		interval time.Duration
 	}{{loc.max, loc.interval}, {loc.ceilMax, loc.ceilInterval}} {
 		if b.max > 0 && i >= b.max {
-			if t := loc.log[i-b.max].at.Add(b.interval + SafetyMargin(b.interval)); t.After(at) {
+			if t := loc.counted(i-b.max, SafetyMargin(b.interval)).Add(b.interval); t.After(at) {
 				at = t
 			}
 		}
 	}
 	return at
+}
+
+// counted returns the latest time by which the server may have counted the
+// request at index k of the log, or one before it within a margin: an
+// answered request by its answer, another by its send plus the margin. The
+// max-th latest of these times over the whole log is never later (at least
+// one of the max latest sits at or before k, and those further back than a
+// margin count by then), so a window measured from it holds at most max.
+func (loc *location) counted(k int, margin time.Duration) time.Time {
+	t := loc.log[k].latest(margin)
+	floor := loc.log[k].at.Add(-margin)
+	for j := k - 1; j >= 0 && loc.log[j].at.After(floor); j-- {
+		if l := loc.log[j].latest(margin); l.After(t) {
+			t = l
+		}
+	}
+	return t
+}
+
+// latest is when the server has surely counted the request.
+func (s slot) latest(margin time.Duration) time.Time {
+	if s.answered {
+		return s.at
+	}
+	return s.at.Add(margin)
 }
 
 // replan books every waiting request again, in order, after the budget
@@ -537,14 +564,16 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 				ours++
 			}
 		}
-		if extra := min(used-ours, loc.max); extra > 0 {
-			// They were counted before the answer left: book them a margin
-			// before it arrived, or so that they leave the window when the
+		// A small difference is noise (a request this process sent whose
+		// entry was already trimmed, say) and would cost a few callers a
+		// whole window: act on a quarter of the budget or more.
+		if extra := min(used-ours, loc.max); extra > 0 && 4*extra >= loc.max {
+			// They were counted before the answer came: book them as
+			// answered now, or so that they leave the window when the
 			// answer's Retry-After says room returns.
-			margin := SafetyMargin(loc.interval)
-			at := now.Add(-margin)
+			at := now
 			if rl.RetryAfter >= 0 && !rl.DailyExhausted() {
-				at = now.Add(rl.RetryAfter - loc.interval - margin)
+				at = now.Add(rl.RetryAfter - loc.interval)
 				if at.After(now) {
 					at = now
 				}

@@ -25,7 +25,7 @@ procs=4 workers=16 max=100
 
 free_port() {
 	local p
-	for p in $(shuf -i 20000-60000 -n 100); do
+	for p in $(shuf -i 10000-32000 -n 100); do # below the ephemeral range
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
 	done
 	echo "no free port" >&2; exit 1
@@ -39,7 +39,7 @@ start_redis() {
 		[ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && return
 		sleep 0.05
 	done
-	echo "redis-server did not start" >&2; exit 1
+	echo "redis-server did not start on port $redis_port:" >&2; tail -5 "$tmp/redis.log" >&2; exit 1
 }
 stop_redis() { kill -9 "$redis_pid"; wait "$redis_pid" 2>/dev/null || true; redis_pid=""; }
 
