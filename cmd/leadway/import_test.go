@@ -132,8 +132,9 @@ func matchStore(t *testing.T, srv *leadwaytest.Server, ids map[int]string, unkno
 }
 
 func TestImportSurvivesKills(t *testing.T) {
-	// A budget scaled up 20 times, so that the test takes seconds.
-	srv := startFake(t, leadwaytest.WithRateLimit(200, time.Second))
+	// A budget scaled up 10 times, so that the test takes seconds while the
+	// import still outlasts 20 kills of at most 250ms each.
+	srv := startFake(t, leadwaytest.WithRateLimit(100, time.Second))
 	const n = 1500
 	path := writeDeals(t, n, 2)
 	seed := time.Now().UnixNano()
@@ -152,10 +153,11 @@ func TestImportSurvivesKills(t *testing.T) {
 			t.Fatal(err)
 		}
 		err := cmd.Wait()
-		if cmd.ProcessState.Success() {
-			break // finished before the kill
+		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ok || !ws.Signaled() {
+			t.Fatalf("run %d ended by itself (%v) before its kill: the input is too short for 20 kills", kills+1, err)
 		}
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		if ws.Signal() != syscall.SIGKILL {
 			t.Fatalf("run %d ended with %v, not by SIGKILL", kills+1, err)
 		}
 		kills++
@@ -257,9 +259,9 @@ func TestImportDryRunPrintsThePlan(t *testing.T) {
 	for _, want := range []string{
 		"1000 rows, 3 locations, 0 updates by id, 1000 creates\n",
 		"location  rows  done  calls     time  days\n",
-		"   loc-0   333     0    333  24h0m3s     2\n",
-		"   loc-1   334     0    334  24h0m3s     2\n",
-		"1000 calls at 100 per 10s and 300 per day per location: about 24h0m3s, locations side by side.\n",
+		"   loc-0   333     0    333  24h0m0s     2\n",
+		"   loc-1   334     0    334  24h0m0s     2\n",
+		"1000 calls at 100 per 10s and 300 per day per location: about 24h0m0s, locations side by side.\n",
 		"Journal: " + path + ".journal\n",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -505,5 +507,17 @@ func TestImportSecondSignalCancelsAtOnce(t *testing.T) {
 	}
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stdout.String(), "2 unknown, 2 pending") {
 		t.Errorf("exit %d\n%s", code, stdout.String())
+	}
+}
+
+func TestResumeCommandHidesTheRedisPassword(t *testing.T) {
+	cmd := newImportCmd(env{}, &globalFlags{})
+	if err := cmd.ParseFlags([]string{"--pipeline-id", "pipe 1", "--redis", "redis://:s3cretpw@127.0.0.1:6379/0"}); err != nil {
+		t.Fatal(err)
+	}
+	got := resumeCommand(cmd, "deals.csv")
+	want := "leadway import --pipeline-id 'pipe 1' --redis redis://:xxxxx@127.0.0.1:6379/0 deals.csv"
+	if got != want {
+		t.Errorf("resume command:\n got %s\nwant %s", got, want)
 	}
 }

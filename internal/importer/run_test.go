@@ -2,6 +2,7 @@ package importer
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -262,6 +263,10 @@ func TestRunRefusesAChangedInput(t *testing.T) {
 	if ce, ok := err.(*ChangedInputError); !ok || ce.Journal != path+".journal" || !strings.Contains(err.Error(), "pass --restart to start over") {
 		t.Fatalf("err = %v", err)
 	}
+	// The dry run's plan refuses it the same way.
+	if _, err := Done(cfg, scan); !errors.As(err, new(*ChangedInputError)) {
+		t.Fatalf("Done on a changed input: err = %v, want *ChangedInputError", err)
+	}
 	cfg.Restart = true
 	sum, err := Run(t.Context(), client, cfg, scan, transports[client])
 	if err != nil || sum.Done != 1 || sum.Resumed {
@@ -336,4 +341,25 @@ func TestRunSendsAgainRowsThatMetOnly429s(t *testing.T) {
 		t.Errorf("%d rows in the output files", len(where))
 	}
 	checkStore(t, srv, sum, where, ids)
+}
+
+func TestBudgetDurationCountsWholeWindows(t *testing.T) {
+	b := Budget{Max: 100, Interval: 10 * time.Second, Daily: 300}
+	for _, tc := range []struct {
+		calls int
+		want  time.Duration
+		days  int
+	}{
+		{0, 0, 0},
+		{1, 0, 1},
+		{100, 0, 1},                             // one burst
+		{101, 10 * time.Second, 1},              // the 101st waits a window
+		{300, 20 * time.Second, 1},              // three bursts fill the day
+		{301, 24 * time.Hour, 2},                // the next day's first burst
+		{550, 24*time.Hour + 20*time.Second, 2}, // 250 on day two: three bursts
+	} {
+		if got, days := b.Duration(tc.calls); got != tc.want || days != tc.days {
+			t.Errorf("Duration(%d) = %s, %d days; want %s, %d", tc.calls, got, days, tc.want, tc.days)
+		}
+	}
 }
