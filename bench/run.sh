@@ -190,6 +190,8 @@ burst_ratio=$(ratio "$burst_on" "$burst_off")
 	echo "| --- | --- | --- | --- |"
 	printf '| %s MiB | %s B | %s KiB | %s |\n' "$(mean '^BenchmarkLimiterMemory-' MiB-touched)" "$(mean '^BenchmarkLimiterMemory-' B/location)" \
 		"$(mean '^BenchmarkLimiterMemory-' KiB-after-eviction)" "$(mean '^BenchmarkLimiterMemory-' locations-kept)"
+	# The import's figures come from its own runs, recorded by hand.
+	if [ -f bench/import.md ]; then echo; cat bench/import.md; fi
 	if [ -f bench/NOTES.md ]; then echo; cat bench/NOTES.md; fi
 } > BENCHMARKS.md
 echo "wrote BENCHMARKS.md" >&2
