@@ -365,7 +365,13 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, t
 		},
 		ItemContext: func(ctx context.Context, index int) context.Context {
 			n := rowNum(index)
-			return context.WithValue(ctx, rowKey{}, &rowMark{started: func() error { return j.started(n) }})
+			return context.WithValue(ctx, rowKey{}, &rowMark{started: func() error {
+				// A call that waited for the limiter past Stop is not sent.
+				if stopping.Load() {
+					return errStopped
+				}
+				return j.started(n)
+			}})
 		},
 	}
 	var journalErr error

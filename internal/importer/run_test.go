@@ -363,3 +363,31 @@ func TestBudgetDurationCountsWholeWindows(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSendsNothingAfterStop stops an import while calls wait for the
+// limiter's next window: they are not sent when their slot comes, and their
+// rows stay pending.
+func TestRunSendsNothingAfterStop(t *testing.T) {
+	srv := leadwaytest.NewServer()
+	defer srv.Close()
+	client := newClient(t, srv, leadway.WithRateLimiter(leadway.NewLimiter(10, 3*time.Second)))
+	path := writeDeals(t, 100, 2)
+	cfg := newConfig(path)
+	stop := make(chan struct{})
+	cfg.Stop = stop
+	go func() {
+		// The first window's 10 calls per location go out at once; then
+		// each location's 2 workers wait for the next window.
+		for srv.Stats().Requests < 20 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(stop)
+	}()
+	sum := run(t, client, cfg)
+	if st := srv.Stats(); st.Requests != 20 {
+		t.Errorf("the fake got %d requests, want the 20 of the first window", st.Requests)
+	}
+	if !sum.Interrupted || sum.Done != 20 || sum.Pending != 80 || sum.Unknown != 0 {
+		t.Errorf("summary %+v interrupted %t", sum.Progress, sum.Interrupted)
+	}
+}
