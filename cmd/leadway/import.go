@@ -145,7 +145,7 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 		return fail(e, err)
 	}
 	if f.perLocation < 1 || f.drainTimeout < 0 || f.budget.Max < 1 || f.budget.Interval <= 0 || f.budget.Daily < 1 {
-		return fail(e, usageErrorf("import: --per-location, --rate-max and --daily-limit must be positive, --rate-interval and --drain-timeout not negative"))
+		return fail(e, usageErrorf("import: --per-location, --rate-max, --rate-interval and --daily-limit must be positive, --drain-timeout not negative"))
 	}
 	cfg := &importer.Config{
 		Input:        path,
