@@ -176,18 +176,17 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 		return exitOK
 	}
 
-	counter := &importer.Transport{Base: http.DefaultTransport.(*http.Transport).Clone()}
+	counter := &importer.Transport{Base: baseTransport()}
 	opts := append([]leadway.Option{
 		leadway.WithMaxRetries(f.maxRetries),
 		leadway.WithHTTPClient(&http.Client{Transport: counter}),
 	}, g.clientOptions(e)...)
-	if fl := cmd.Flags(); fl.Changed("rate-max") || fl.Changed("rate-interval") {
-		// Told the app's budget, the limiter need not learn it from the
-		// first answers.
-		opts = append(opts, leadway.WithRateLimiter(leadway.NewLimiter(f.budget.Max, f.budget.Interval)))
-	}
+	// Told the app's budget, the limiter need not learn it from the first
+	// answers; a shared one takes it too.
+	fl := cmd.Flags()
+	told := fl.Changed("rate-max") || fl.Changed("rate-interval")
 	var budget []redislimit.Option
-	if fl := cmd.Flags(); fl.Changed("rate-max") || fl.Changed("rate-interval") {
+	if told {
 		budget = append(budget, redislimit.WithBudget(f.budget.Max, f.budget.Interval))
 	}
 	shared, release, err := sharedLimiterOptions(cmd, budget...)
@@ -195,7 +194,12 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 		return fail(e, err)
 	}
 	defer release()
-	opts = append(opts, shared...)
+	switch {
+	case len(shared) > 0:
+		opts = append(opts, shared...)
+	case told:
+		opts = append(opts, leadway.WithRateLimiter(leadway.NewLimiter(f.budget.Max, f.budget.Interval)))
+	}
 	if base := firstNonEmpty(f.baseURL, e.getenv("LEADWAY_BASE_URL")); base != "" {
 		opts = append(opts, leadway.WithBaseURL(base))
 	}
@@ -326,6 +330,16 @@ func resumeCommand(cmd *cobra.Command, path string) string {
 		parts = append(parts, "--"+fl.Name, shellQuote(v))
 	})
 	return strings.Join(append(parts, shellQuote(path)), " ")
+}
+
+// baseTransport is a copy of http.DefaultTransport for the import's own
+// connection pool, or DefaultTransport itself when something replaced it
+// with another kind of RoundTripper.
+func baseTransport() http.RoundTripper {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
+	return http.DefaultTransport
 }
 
 // redactedURL hides a URL's password, as url.URL.Redacted does, and gives

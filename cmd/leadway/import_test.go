@@ -22,7 +22,7 @@ import (
 	"github.com/leadwaycrm/leadway/leadwaytest"
 )
 
-// writeFile writes a CSV of n deals named "Deal N" over locs locations.
+// writeDeals writes a CSV of n deals named "Deal N" over locs locations.
 func writeDeals(t *testing.T, n, locs int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "deals.csv")
@@ -424,13 +424,7 @@ func TestImportJSONLines(t *testing.T) {
 func TestImportStopsOnSIGTERM(t *testing.T) {
 	srv := startFake(t, leadwaytest.WithRateLimit(100, time.Second))
 	path := writeDeals(t, 300, 2)
-	cmd := exec.Command(binary, "import", path, "--pipeline-id", "pipe-1")
-	cmd.Env = append(cleanEnv(), fakeEnv(srv)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, _, stderr := startImport(t, srv, path, "--pipeline-id", "pipe-1")
 	time.Sleep(500 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
@@ -457,13 +451,7 @@ func TestImportDrainTimeoutBoundsTheStop(t *testing.T) {
 	srv := startFake(t)
 	path := writeDeals(t, 4, 1)
 	srv.FailNext(10, leadwaytest.Fault{Delay: 20 * time.Second})
-	cmd := exec.Command(binary, "import", path, "--pipeline-id", "pipe-1", "--per-location", "2", "--drain-timeout", "300ms")
-	cmd.Env = append(cleanEnv(), fakeEnv(srv)...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startImport(t, srv, path, "--pipeline-id", "pipe-1", "--per-location", "2", "--drain-timeout", "300ms")
 	time.Sleep(500 * time.Millisecond) // two calls are held at the server
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
@@ -489,13 +477,7 @@ func TestImportSecondSignalCancelsAtOnce(t *testing.T) {
 	srv := startFake(t)
 	path := writeDeals(t, 4, 1)
 	srv.FailNext(10, leadwaytest.Fault{Delay: 20 * time.Second})
-	cmd := exec.Command(binary, "import", path, "--pipeline-id", "pipe-1", "--per-location", "2", "--drain-timeout", "1m")
-	cmd.Env = append(cleanEnv(), fakeEnv(srv)...)
-	var stdout strings.Builder
-	cmd.Stdout = &stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, _ := startImport(t, srv, path, "--pipeline-id", "pipe-1", "--per-location", "2", "--drain-timeout", "1m")
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
@@ -508,6 +490,20 @@ func TestImportSecondSignalCancelsAtOnce(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stdout.String(), "2 unknown, 2 pending") {
 		t.Errorf("exit %d\n%s", code, stdout.String())
 	}
+}
+
+// startImport starts `leadway import path args...` against srv as its own
+// process, capturing what it prints.
+func startImport(t *testing.T, srv *leadwaytest.Server, path string, args ...string) (cmd *exec.Cmd, stdout, stderr *strings.Builder) {
+	t.Helper()
+	cmd = exec.Command(binary, append([]string{"import", path}, args...)...)
+	cmd.Env = append(cleanEnv(), fakeEnv(srv)...)
+	stdout, stderr = &strings.Builder{}, &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout, stderr
 }
 
 func TestResumeCommandHidesTheRedisPassword(t *testing.T) {
