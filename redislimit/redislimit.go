@@ -47,7 +47,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -402,25 +401,18 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 	case 2:
 		return &leadway.RateLimitError{Daily: true, RetryAfter: wait}, nil
 	}
-	l.mu.Lock()
 	if len(res) > 2 && res[2] == 1 {
+		l.mu.Lock()
 		l.probes[key] = true
+		l.mu.Unlock()
 	}
-	// At most a budget's worth: sends that never get an answer (the
-	// request failed on the way) must not pile up.
-	q := append(l.unanswered[key], member)
-	if n := len(q) - max(l.cfg.max, b.max); n > 0 {
-		q = q[n:]
-	}
-	l.unanswered[key] = q
-	l.mu.Unlock()
 	for wait > 0 {
 		timer := time.NewTimer(wait)
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			return l.cancelBooking(ctx, key, keys[0], member), nil
+			return l.cancelBooking(ctx, keys[0], member), nil
 		}
 		// The slot was booked from the bookings before it as they were
 		// then; some may have had their answer since, later than the
@@ -434,19 +426,35 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return l.cancelBooking(ctx, key, keys[0], member), nil
+				return l.cancelBooking(ctx, keys[0], member), nil
 			}
 			// The slot stands as booked; Redis's trouble shows on the
 			// next call.
-			return nil, nil
+			break
 		}
 		wait = time.Duration(left) * time.Microsecond
 		if err := pastDeadline(ctx, wait); err != nil {
-			l.cancelBooking(ctx, key, keys[0], member)
+			l.cancelBooking(ctx, keys[0], member)
 			return err, nil
 		}
 	}
+	l.sent(key, member, b)
 	return nil, nil
+}
+
+// sent queues a booking whose slot has come for the answer that will move
+// it to the answer's time. Only sent bookings queue: an answer moved onto a
+// booking still waiting would release it early.
+func (l *Limiter) sent(key, member string, b budget) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// At most a budget's worth: sends that never get an answer (the
+	// request failed on the way) must not pile up.
+	q := append(l.unanswered[key], member)
+	if n := len(q) - max(l.cfg.max, b.max); n > 0 {
+		q = q[n:]
+	}
+	l.unanswered[key] = q
 }
 
 // pastDeadline reports the error of a slot past ctx's deadline.
@@ -459,14 +467,7 @@ func pastDeadline(ctx context.Context, wait time.Duration) error {
 
 // cancelBooking frees a booked slot whose caller gave up, and returns
 // ctx's error.
-func (l *Limiter) cancelBooking(ctx context.Context, key, logKey, member string) error {
-	l.mu.Lock()
-	if q := l.unanswered[key]; len(q) > 0 && q[len(q)-1] == member {
-		l.unanswered[key] = q[:len(q)-1]
-	} else if i := slices.Index(q, member); i >= 0 {
-		l.unanswered[key] = slices.Delete(q, i, i+1)
-	}
-	l.mu.Unlock()
+func (l *Limiter) cancelBooking(ctx context.Context, logKey, member string) error {
 	// On a context of its own: the caller's has ended.
 	_ = l.call(context.WithoutCancel(ctx), func(ctx context.Context) error {
 		return l.rdb.ZRem(ctx, logKey, member).Err()
@@ -521,7 +522,7 @@ func (l *Limiter) Observe(key string, rl leadway.RateLimit) {
 		// answer belongs to which booking does not matter: the k-th answer
 		// comes after the k-th request reached the server).
 		if err := l.call(context.Background(), func(ctx context.Context) error {
-			return answerScript.Run(ctx, l.rdb, keys[:1], answered).Err()
+			return answerScript.Run(ctx, l.rdb, keys[:1], answered, l.cfg.margin.Microseconds()).Err()
 		}); err != nil {
 			l.failed(fmt.Errorf("redislimit: recording an answer: %w", err))
 			return

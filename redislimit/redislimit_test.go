@@ -295,23 +295,116 @@ func TestSilentRedisDoesNotStallCallers(t *testing.T) {
 	}
 }
 
-// An answer moves this process's oldest unanswered booking to its time.
+// An answer moves this process's oldest unanswered booking to its time, less
+// the margin, which each booking's measure adds back: later when the answer
+// came after the send plus the margin, earlier when it came before.
 func TestAnswerMovesTheBooking(t *testing.T) {
 	srv := startRedis(t)
 	rdb := srv.Client(t)
-	prefix := uniquePrefix(t)
-	l := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(1, 10*time.Second))
+	for _, tc := range []struct {
+		name   string
+		margin time.Duration
+		delay  time.Duration
+	}{
+		{"late answer", 25 * time.Millisecond, 100 * time.Millisecond},
+		{"answer within the margin", 500 * time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := uniquePrefix(t)
+			l := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(1, 10*time.Second),
+				redislimit.WithSafetyMargin(tc.margin))
+			if err := l.Wait(context.Background(), "loc-1"); err != nil {
+				t.Fatal(err)
+			}
+			key := prefix + "{loc-1}:log"
+			before := rdb.ZRangeWithScores(context.Background(), key, 0, -1).Val()
+			time.Sleep(tc.delay)
+			l.Observe("loc-1", leadway.RateLimit{Max: 1, Interval: 10 * time.Second, Remaining: 0, RetryAfter: -1, DailyLimit: -1, DailyRemaining: -1})
+			after := rdb.ZRangeWithScores(context.Background(), key, 0, -1).Val()
+			moved := time.Duration(after[0].Score-before[0].Score) * time.Microsecond
+			if lo := tc.delay - tc.margin; len(before) != 1 || len(after) != 1 || after[0].Member != before[0].Member ||
+				moved < lo || moved > lo+50*time.Millisecond {
+				t.Errorf("booking before %v, after the answer %v (moved %s); want it moved by %s to %s", before, after, moved, lo, lo+50*time.Millisecond)
+			}
+			// The next slot is a window after the answer, whatever the margin.
+			wantSlotPastDeadline(t, l.Wait(within(time.Second), "loc-1"), 9950*time.Millisecond, 10050*time.Millisecond)
+		})
+	}
+}
+
+// Bookings still waiting are measured from the bookings before them when
+// their slot comes. With more waiters than the budget, the log must keep
+// those: here the first request's answer comes late, and the next request
+// must wait a window after that answer, not after the first request's send.
+func TestWaitersAreMeasuredFromLateAnswers(t *testing.T) {
+	srv := startRedis(t)
+	const window, late = 500 * time.Millisecond, 150 * time.Millisecond
+	l := redislimit.New(srv.Client(t), redislimit.WithPrefix(uniquePrefix(t)), redislimit.WithBudget(1, window))
+	start := time.Now()
 	if err := l.Wait(context.Background(), "loc-1"); err != nil {
 		t.Fatal(err)
 	}
-	key := prefix + "{loc-1}:log"
-	before := rdb.ZRangeWithScores(context.Background(), key, 0, -1).Val()
-	time.Sleep(50 * time.Millisecond)
-	l.Observe("loc-1", leadway.RateLimit{Max: 1, Interval: 10 * time.Second, Remaining: 0, RetryAfter: -1, DailyLimit: -1, DailyRemaining: -1})
-	after := rdb.ZRangeWithScores(context.Background(), key, 0, -1).Val()
-	if len(before) != 1 || len(after) != 1 || after[0].Member != before[0].Member || after[0].Score-before[0].Score < 50_000 {
-		t.Errorf("booking before %v, after the answer %v; want it moved by at least 50ms", before, after)
+	var wg sync.WaitGroup
+	released := make([]time.Duration, 3)
+	for i := range released {
+		wg.Go(func() {
+			// Booked in order: the second waits for the first, and so on.
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond)
+			if err := l.Wait(within(5*time.Second), "loc-1"); err != nil {
+				t.Error(err)
+			}
+			released[i] = time.Since(start)
+		})
 	}
-	// The next slot is a window after the answer.
-	wantSlotPastDeadline(t, l.Wait(within(time.Second), "loc-1"), 9950*time.Millisecond, 10100*time.Millisecond)
+	time.Sleep(late)
+	answered := time.Since(start)
+	l.Observe("loc-1", leadway.RateLimit{Max: 1, Interval: window, Remaining: 0, RetryAfter: -1, DailyLimit: -1, DailyRemaining: -1})
+	wg.Wait()
+	if released[0] < answered+window {
+		t.Errorf("the first waiter went %s after the start, %s after the late answer; want a window (%s) after it",
+			released[0], released[0]-answered, window)
+	}
+	for i := 1; i < len(released); i++ {
+		if gap := released[i] - released[i-1]; gap < window {
+			t.Errorf("waiter %d went %s after waiter %d; want a window (%s)", i, gap, i-1, window)
+		}
+	}
+}
+
+// Only a booking whose slot has come takes an answer's time. Here one
+// process observes a response it has no send for (its client observed a
+// request it did not book, say) while its only booking waits behind another
+// process's two sends; those are answered late. Moving the waiting booking
+// to that answer would put it before them in the log, measure it from
+// nothing, and send it a window after their sends instead of after their
+// answers.
+func TestAnswerLeavesWaitingBookings(t *testing.T) {
+	srv := startRedis(t)
+	const window, late = 300 * time.Millisecond, 100 * time.Millisecond
+	prefix := uniquePrefix(t)
+	rl := leadway.RateLimit{Max: 2, Interval: window, Remaining: 0, RetryAfter: -1, DailyLimit: -1, DailyRemaining: -1}
+	p, q := redislimit.New(srv.Client(t), redislimit.WithPrefix(prefix), redislimit.WithBudget(2, window)),
+		redislimit.New(srv.Client(t), redislimit.WithPrefix(prefix), redislimit.WithBudget(2, window))
+	start := time.Now()
+	for range 2 {
+		if err := q.Wait(context.Background(), "loc-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	released := make(chan time.Duration, 1)
+	go func() {
+		if err := p.Wait(within(5*time.Second), "loc-1"); err != nil {
+			t.Error(err)
+		}
+		released <- time.Since(start)
+	}()
+	time.Sleep(20 * time.Millisecond) // p's call is booked and waiting
+	p.Observe("loc-1", rl)
+	time.Sleep(late - 20*time.Millisecond)
+	answered := time.Since(start)
+	q.Observe("loc-1", rl)
+	q.Observe("loc-1", rl)
+	if got := <-released; got < answered+window {
+		t.Errorf("the waiting call went %s after the start; want a window (%s) after the answers at %s", got, window, answered)
+	}
 }

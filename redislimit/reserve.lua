@@ -1,5 +1,8 @@
 -- Books one request slot for a location, atomically, on Redis's clock.
--- KEYS[1]: the location's log, a sorted set of booked send times (µs).
+-- KEYS[1]: the location's log, a sorted set of bookings (µs): a booking's
+-- score is its send time until its answer comes, then the answer's time
+-- less the margin (see answer.lua), so that the score plus the margin is
+-- when the server has counted it, and the log is in that order.
 -- KEYS[2]: the location's daily stop, a hash {until, probe} (µs).
 -- ARGV: max, interval, ceiling max, ceiling interval, margin, the longest
 -- wait the caller accepts (-1: any), a unique member, the probe lease.
@@ -22,16 +25,13 @@ end
 local m, iv = tonumber(ARGV[1]), tonumber(ARGV[2])
 local cm, civ = tonumber(ARGV[3]), tonumber(ARGV[4])
 local margin, maxWait = tonumber(ARGV[5]), tonumber(ARGV[6])
-local keepIv, keepMax = math.max(iv, civ), math.max(m, cm)
+local keepIv = math.max(iv, civ)
 
--- Sends older than a window, or more than keepMax places back, no longer
--- bear on any booking.
+-- Bookings counted more than a window ago no longer bear on any booking.
+-- (Trimming by rank as well would drop entries that the bookings still
+-- waiting are measured from; the window bounds the log anyway.)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('(%.0f', now - keepIv - margin))
 local n = redis.call('ZCARD', KEYS[1])
-if n > keepMax then
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - keepMax - 1)
-  n = keepMax
-end
 
 -- The earliest slot: not before the last booking, and interval plus the
 -- margin after the booking max places back, for both budgets.
