@@ -72,8 +72,10 @@ run_fleet() {
 	for i in "${pids[@]}"; do wait "$i"; done
 }
 
-# report NAME: calls, errors and the steady share of the budget over whole
-# windows after the first burst, from every process's completions.
+# report NAME: calls, errors and the steady share of the budget, from every
+# process's completions, read as BenchmarkThroughput's steadyShare reads
+# them: K windows' worth of calls over the time between the mean of the
+# first window's calls and the mean of the K-th window's after them.
 report() {
 	local name=$1
 	cat "$tmp/$name"-*.out | awk '$1 == "done" { print $2 }' | sort -n > "$tmp/$name.times"
@@ -82,7 +84,8 @@ report() {
 	awk -v max="$max" '{ t[NR] = $1 } END {
 		k = int(NR / max) - 1
 		if (k < 1) { print "nan"; exit }
-		span = (t[(k + 1) * max] - t[max]) / 1e9
+		for (i = 1; i <= max; i++) { first += t[i] - t[1]; last += t[k * max + i] - t[1] }
+		span = (last - first) / max / 1e9
 		printf "%.2f\n", 100 * k * max / span / max
 	}' "$tmp/$name.times" | sed "s/^/${name}_share=/"
 }
