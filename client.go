@@ -272,6 +272,13 @@ func (c *Client) Redact(h http.Header) http.Header {
 	return c.redact.Header(h)
 }
 
+// RedactString returns s with any token the client has sent replaced by
+// REDACTED, also where it was escaped for JSON or a URL: for a URL or a body
+// of this client's that you print, as the dry run prints both.
+func (c *Client) RedactString(s string) string {
+	return c.redact.String(s)
+}
+
 // CloseIdleConnections closes the connections the client keeps for reuse,
 // for example when a service shuts down. A transport passed with
 // [WithHTTPClient] may be shared, so it is left alone: close it yourself.

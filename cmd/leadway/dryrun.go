@@ -59,20 +59,21 @@ func dryRun(ctx context.Context, e env, token string, req leadway.UpsertRequest,
 		return fail(e, err)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s\n", capture.req.Method, capture.req.URL)
+	// The client's own redaction, as in its logs and errors: a token can
+	// sit in a base URL's path or in a field, not only in a header.
+	fmt.Fprintf(&b, "%s %s\n", capture.req.Method, client.RedactString(capture.req.URL.String()))
 	keys := make([]string, 0, len(capture.req.Header))
 	for k := range capture.req.Header {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	// The client's own redaction, as in its logs and errors.
 	header := client.Redact(capture.req.Header)
 	for _, k := range keys {
 		for _, v := range header[k] {
 			fmt.Fprintf(&b, "%s: %s\n", k, v)
 		}
 	}
-	fmt.Fprintf(&b, "\n%s\n", capture.body)
+	fmt.Fprintf(&b, "\n%s\n", client.RedactString(string(capture.body)))
 	_, _ = e.stdout.Write(b.Bytes())
 	return exitOK
 }

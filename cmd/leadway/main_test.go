@@ -317,6 +317,15 @@ func TestUpsertDryRun(t *testing.T) {
 		t.Errorf("without a token: %+v", r)
 	}
 	wantFailure(t, runCLI(t, nil, "", "upsert", "--dry-run", "--location-id", "l"), exitUsage, "pipelineId: is required")
+
+	// A token in the base URL's path, as some proxies take it, or in a field
+	// is shown redacted, as the client's logs show it.
+	r = runCLI(t, []string{"LEADWAY_TOKEN=tok-secret-1", "LEADWAY_BASE_URL=" + srv.URL + "/tok-secret-1"}, "", "upsert", "--dry-run",
+		"--pipeline-id", "pipe-1", "--location-id", "loc-1", "--name", "tok-secret-1")
+	if r.code != 0 || strings.Contains(r.stdout, "tok-secret-1") ||
+		!strings.HasPrefix(r.stdout, "POST "+srv.URL+"/REDACTED/opportunities/upsert\n") || !strings.Contains(r.stdout, `"name":"REDACTED"`) {
+		t.Errorf("a token in the URL and the body: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
 }
 
 func TestDemo(t *testing.T) {
