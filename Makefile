@@ -45,7 +45,7 @@ lint:
 spec-check:
 	bash api/spec-check.sh
 
-## bench: measure and write BENCHMARKS.md (about six minutes; starts its own fake and redis-server)
+## bench: measure and write BENCHMARKS.md (about fifteen minutes; starts its own fake and redis-server)
 bench:
 	bash bench/run.sh
 
