@@ -61,26 +61,34 @@ func (m *MemoryStore) Claim(_ context.Context, id, owner string, ttl time.Durati
 	defer m.mu.Unlock()
 	now := m.now()
 	m.expire(now)
-	if e, ok := m.entries[id]; ok && now.Before(e.expires) {
-		if e.done {
-			return AlreadySeen, nil
-		}
+	e, ok := m.entries[id]
+	switch {
+	case ok && now.Before(e.expires) && e.done:
+		return AlreadySeen, nil
+	case ok && now.Before(e.expires):
 		return InProgress, nil
-	}
-	if _, ok := m.entries[id]; !ok && len(m.entries) >= m.limit {
+	case !ok && len(m.entries) >= m.limit:
 		return 0, ErrStoreFull
 	}
 	m.put(id, memEntry{owner: owner, expires: now.Add(ttl)})
 	return Claimed, nil
 }
 
-// Done implements [SeenStore].
+// Done implements [SeenStore]. A claimed id keeps the claim's expiry: the
+// claim came after the delivery's time check, so its ttl already covers
+// every copy that could still pass that check.
 func (m *MemoryStore) Done(_ context.Context, id string, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	m.expire(now)
-	if _, ok := m.entries[id]; !ok && len(m.entries) >= m.limit {
+	e, ok := m.entries[id]
+	switch {
+	case ok && now.Before(e.expires):
+		e.done, e.owner = true, ""
+		m.entries[id] = e
+		return nil
+	case !ok && len(m.entries) >= m.limit:
 		return ErrStoreFull
 	}
 	m.put(id, memEntry{done: true, expires: now.Add(ttl)})

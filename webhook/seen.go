@@ -36,7 +36,8 @@ type SeenStore interface {
 	// id is held or done. A claim lapses after ttl, so that a process that
 	// died holding one does not block the id for ever.
 	Claim(ctx context.Context, id, owner string, ttl time.Duration) (Claim, error)
-	// Done marks id processed, whoever holds it, and remembers it for ttl.
+	// Done marks id processed, whoever holds it, and remembers it until
+	// the ttl of its claim has passed, or for ttl when it is not claimed.
 	Done(ctx context.Context, id string, ttl time.Duration) error
 	// Release drops owner's claim of id, if owner still holds it and it is
 	// not done; otherwise it does nothing.
