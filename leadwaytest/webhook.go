@@ -128,10 +128,12 @@ func opportunityEvents(created bool, before, after *leadway.Opportunity) []gen.O
 	return events
 }
 
-// wireEvent is an event's body: the contract's OpportunityEvent, with the
-// timestamp written as HighLevel writes it (milliseconds, Z) rather than
-// as time.Time would.
+// wireEvent is an event's body: the contract's OpportunityEvent, with type
+// first, as HighLevel writes it, and the timestamp written as HighLevel
+// writes it (milliseconds, Z) rather than as time.Time would. The outer
+// fields hide the embedded ones of the same JSON name.
 type wireEvent struct {
+	Type gen.OpportunityEventType `json:"type"`
 	gen.OpportunityEvent
 	Timestamp string `json:"timestamp"`
 }
@@ -139,6 +141,7 @@ type wireEvent struct {
 // eventBody encodes one event about o, sent at now.
 func eventBody(t gen.OpportunityEventType, o *leadway.Opportunity, webhookID string, now time.Time) ([]byte, error) {
 	return json.Marshal(wireEvent{
+		Type: t,
 		OpportunityEvent: gen.OpportunityEvent{
 			Type:            t,
 			LocationId:      o.LocationId,

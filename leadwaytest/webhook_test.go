@@ -111,12 +111,13 @@ func TestWebhooksFollowUpserts(t *testing.T) {
 	if err := srv.WaitWebhooks(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The fake writes the contract's fields in the generated struct's order.
+	// The fake writes type first, then the contract's fields in the
+	// generated struct's order, then the timestamp.
 	event := func(typ, assignedTo string, value float64, stage, status string) string {
-		return fmt.Sprintf(`{"assignedTo":%q,"dateAdded":"2026-05-01T09:30:00.000Z","id":"deal-1",`+
+		return fmt.Sprintf(`{"type":%q,"assignedTo":%q,"dateAdded":"2026-05-01T09:30:00.000Z","id":"deal-1",`+
 			`"locationId":"loc-1","monetaryValue":%v,"name":"Website redesign","pipelineId":"pipe-1",`+
-			`"pipelineStageId":%q,"source":"api","status":%q,"type":%q,"webhookId":"ID",`+
-			`"timestamp":"2026-05-01T09:30:00.000Z"}`, assignedTo, value, stage, status, typ)
+			`"pipelineStageId":%q,"source":"api","status":%q,"webhookId":"ID",`+
+			`"timestamp":"2026-05-01T09:30:00.000Z"}`, typ, assignedTo, value, stage, status)
 	}
 	want := []string{
 		event("OpportunityCreate", "user-1", 220, "stage-1", "open"),

@@ -124,6 +124,7 @@ func newRootCmd(e env) *cobra.Command {
 		newUpsertCmd(e, g),
 		newImportCmd(e, g),
 		newFakeCmd(e),
+		newWebhookCmd(e),
 		newDemoCmd(e, g),
 		&cobra.Command{
 			Use:   "version",
