@@ -21,7 +21,8 @@ var (
 func leadwayCommand(t *testing.T) string {
 	buildOnce.Do(func() {
 		binPath = filepath.Join(binDir, "leadway")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/leadway")
+		// -trimpath, as the examples build, so that both share the build cache.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binPath, "./cmd/leadway")
 		cmd.Dir = root(t)
 		buildOut, buildErr = cmd.CombinedOutput()
 	})
