@@ -1,7 +1,7 @@
 # The front door. A newcomer runs `make demo`, then `make check`.
 GO ?= go
 
-.PHONY: check prereqs demo generate generate-check deps-check test lint spec-check bench bench-smoke
+.PHONY: check prereqs demo generate generate-check deps-check size-check test lint spec-check bench bench-smoke
 
 ## check: everything CI runs (the README's test command), prerequisites first
 check: prereqs
@@ -35,6 +35,10 @@ deps-check:
 	@bad="$$($(GO) list -f '{{join .Imports "\n"}}' ./webhook | grep '\.' | grep -v '^github.com/leadwaycrm/leadway/' || true)"; \
 	if [ -n "$$bad" ]; then echo "package webhook imports more than the standard library and this module:" >&2; echo "$$bad" >&2; exit 1; fi; \
 	echo "deps-check: package webhook imports only the standard library and this module"
+
+## size-check: no hand-written Go file over 350 lines, no function over 80
+size-check:
+	@$(GO) run ./internal/sizecheck
 
 ## test: all tests under the race detector
 test:

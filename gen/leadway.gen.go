@@ -248,7 +248,7 @@ type Opportunity struct {
 	// Status One of the `OpportunityStatus` values; kept a plain string so a new status never breaks decoding.
 	//
 	// Example: open
-	Status string `json:"status,omitempty"`
+	Status OpportunityStatus `json:"status,omitempty"`
 
 	// UpdatedAt When the opportunity last changed (ISO 8601).
 	//
@@ -338,7 +338,7 @@ type OpportunityEvent struct {
 	// Status One of the `OpportunityStatus` values.
 	//
 	// Example: open
-	Status string `json:"status,omitempty"`
+	Status OpportunityStatus `json:"status,omitempty"`
 
 	// Timestamp When the delivery was made (ISO 8601, UTC, milliseconds).
 	//

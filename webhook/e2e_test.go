@@ -114,7 +114,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if string(o.Type) != string(e.Type) || e.LocationID != "loc-1" || o.LocationId != "loc-1" || o.Id != "deal-1" ||
 			o.Name != "Website redesign" || o.ContactId != "contact-1" || o.PipelineId != "pipe-1" || o.Source != "api" ||
-			(opp{o.PipelineStageId, o.Status, o.AssignedTo, o.MonetaryValue}) != w.opp {
+			(opp{o.PipelineStageId, string(o.Status), o.AssignedTo, o.MonetaryValue}) != w.opp {
 			t.Errorf("event %d (%s): %+v, want %+v", i, e.Type, *o, w.opp)
 		}
 		if e.WebhookID != sent[i].WebhookID || string(e.Raw) != string(sent[i].Body) {

@@ -48,7 +48,7 @@ func (t EventType) IsOpportunity() bool { return gen.OpportunityEventType(t).Val
 //	PipelineId      string
 //	PipelineStageId string
 //	Source          string
-//	Status          string                   // open, won, lost, abandoned; kept a string
+//	Status          gen.OpportunityStatus    // compare with leadway.StatusWon...; any string decodes
 //	DateAdded       string                   // ISO 8601, as sent
 type OpportunityEvent = gen.OpportunityEvent
 
