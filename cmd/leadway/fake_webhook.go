@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"time"
 
@@ -66,4 +68,35 @@ func (w *webhookFlags) printStop(e env, srv *leadwaytest.Server) {
 		}
 	}
 	fmt.Fprintf(e.stdout, "Webhooks: %d delivered, %d lost (answered other than 2xx or 429, or unreachable), %d pending.\n", delivered, lost, pending)
+}
+
+// demoWebhooks returns the fake's options for demo --webhook-url.
+func demoWebhooks(rawURL string) ([]leadwaytest.Option, error) {
+	if rawURL == "" {
+		return nil, nil
+	}
+	if u, err := url.Parse(rawURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageErrorf("demo: --webhook-url %q: must be an absolute http or https URL", rawURL)
+	}
+	return []leadwaytest.Option{leadwaytest.WithWebhook(rawURL)}, nil
+}
+
+// demoWebhookWait bounds how long the demo waits for its webhooks.
+const demoWebhookWait = 10 * time.Second
+
+// demoWaitWebhooks waits for the demo's webhooks, if it sends any, and says
+// what became of them.
+func demoWaitWebhooks(ctx context.Context, out io.Writer, srv *leadwaytest.Server) error {
+	sent := srv.Webhooks()
+	if len(sent) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, demoWebhookWait)
+	defer cancel()
+	_ = srv.WaitWebhooks(ctx) // what is still pending is counted below
+	fmt.Fprintf(out, "\n3. The fake sent the webhooks of both changes:\n")
+	for _, d := range srv.Webhooks() {
+		fmt.Fprintf(out, "%s %s: %s\n", d.Type, d.WebhookID, d.Outcome)
+	}
+	return nil
 }
