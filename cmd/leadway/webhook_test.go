@@ -293,4 +293,36 @@ func TestFakeWebhookURL(t *testing.T) {
 		args := append([]string{"fake", "--addr", "127.0.0.1:0"}, tc[:len(tc)-1]...)
 		wantFailure(t, runCLI(t, nil, "", args...), exitUsage, tc[len(tc)-1])
 	}
+	wantFailure(t, runCLI(t, nil, "", "demo", "--webhook-url", "localhost:8081"), exitUsage, `demo: --webhook-url "localhost:8081": must be an absolute http or https URL`)
+}
+
+// TestDemoWebhookURL: the demo's fake sends the webhooks of its two
+// changes, and the demo says what became of each before it ends.
+func TestDemoWebhookURL(t *testing.T) {
+	app := startTestApp(t, 0)
+	r := runCLI(t, nil, "", "demo", "--webhook-url", app.URL)
+	if r.code != 0 {
+		t.Fatalf("demo: %+v", r)
+	}
+	i := strings.Index(r.stdout, "3. The fake sent the webhooks of both changes:\n")
+	if i < 0 {
+		t.Fatalf("the demo says nothing of its webhooks:\n%s", r.stdout)
+	}
+	var outcomes []string
+	for _, line := range strings.Split(r.stdout[i:], "\n")[1:] {
+		if line != "" {
+			typ, rest, _ := strings.Cut(line, " ")
+			_, outcome, _ := strings.Cut(rest, ": ")
+			outcomes = append(outcomes, typ+" "+outcome)
+		}
+	}
+	want := "OpportunityCreate delivered,OpportunityUpdate delivered,OpportunityStageUpdate delivered,OpportunityMonetaryValueUpdate delivered"
+	if strings.Join(outcomes, ",") != want {
+		t.Errorf("demo says %q, want %q", outcomes, want)
+	}
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	if len(app.events) != 4 || app.events[1].Opportunity.PipelineStageId != "stage-proposal" || app.events[3].Opportunity.MonetaryValue != 1500.5 {
+		t.Errorf("the app got %+v", app.events)
+	}
 }
