@@ -66,6 +66,9 @@ func newReceiver(t *testing.T, answers ...int) *receiver {
 			status, r.answers = r.answers[0], r.answers[1:]
 		}
 		r.mu.Unlock()
+		if status >= 300 && status < 400 {
+			w.Header().Set("Location", "/elsewhere") // which would answer 200
+		}
 		w.WriteHeader(status)
 	}))
 	t.Cleanup(r.Close)
