@@ -182,7 +182,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if r.ContentLength >= 0 {
 		size = r.ContentLength + 1 // +1 sees the end without growing
 	}
-	buf := make([]byte, 0, min(size, limit+1))
+	// A declared length sizes the buffer only up to 64 KiB: beyond, memory
+	// follows the bytes that actually arrive.
+	buf := make([]byte, 0, min(size, limit+1, 64<<10))
 	body := http.MaxBytesReader(w, r.Body, limit)
 	for {
 		if len(buf) == cap(buf) {

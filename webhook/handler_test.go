@@ -275,3 +275,38 @@ func TestHandlerAbortHandler(t *testing.T) {
 		t.Errorf("function ran %d times, want 2", calls)
 	}
 }
+
+// TestHandlerReadsAnyLength: bodies of every size around the buffer's
+// first capacity and the cap read whole or are refused at the cap, with a
+// Content-Length or without one.
+func TestHandlerReadsAnyLength(t *testing.T) {
+	for _, n := range []int{1, 511, 512, 513, 64<<10 - 1, 64 << 10, 64<<10 + 1, 200_000} {
+		for _, chunked := range []bool{false, true} {
+			pad := strings.Repeat("x", n)
+			body := eventBody(t, "ContactCreate", "wh-len", now, `"pad":"`+pad+`"`)
+			rec := &recorder{}
+			h := newHandler(t, rec, webhook.WithMaxBodyBytes(int64(len(body))))
+			req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			if chunked {
+				req.ContentLength = -1
+			}
+			req.Header.Set(webhook.SignatureHeader, leadwaytest.SignWebhook(body))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != 200 || rec.calls() != 1 || !bytes.Equal(rec.events[0].Raw, body) {
+				t.Errorf("pad %d, chunked %t: answer %d, %d calls", n, chunked, w.Code, rec.calls())
+			}
+			over := newHandler(t, &recorder{}, webhook.WithMaxBodyBytes(int64(len(body)-1)))
+			req = httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			if chunked {
+				req.ContentLength = -1
+			}
+			req.Header.Set(webhook.SignatureHeader, leadwaytest.SignWebhook(body))
+			w = httptest.NewRecorder()
+			over.ServeHTTP(w, req)
+			if w.Code != http.StatusRequestEntityTooLarge {
+				t.Errorf("pad %d, chunked %t, one byte over the cap: answer %d", n, chunked, w.Code)
+			}
+		}
+	}
+}
