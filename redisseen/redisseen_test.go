@@ -145,16 +145,29 @@ func TestReplicas(t *testing.T) {
 	const copies = 30
 	codes := make(chan int, copies)
 	var wg sync.WaitGroup
+	released := false
+	defer func() { // a failing test must not leave the function blocked
+		if !released {
+			close(release)
+		}
+		wg.Wait()
+	}()
 	for i := range copies {
 		wg.Go(func() { codes <- deliver(replicas[i%3], body) })
 	}
 	// Every copy but the one in the function is answered 429 while it runs.
 	for range copies - 1 {
-		if c := <-codes; c != http.StatusTooManyRequests {
-			t.Errorf("a concurrent copy got %d, want 429", c)
+		select {
+		case c := <-codes:
+			if c != http.StatusTooManyRequests {
+				t.Errorf("a concurrent copy got %d, want 429", c)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("copies are still running after 20s: the function ran %d times", calls.Load())
 		}
 	}
 	close(release)
+	released = true
 	wg.Wait()
 	if c := <-codes; c != http.StatusOK {
 		t.Errorf("the copy that ran the function got %d", c)
