@@ -150,7 +150,10 @@ func TestWebhookListenForward(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := t.Context()
+	// Bounded, so that a fault fails the test rather than hang it past the
+	// point where the listener process could still be stopped.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
 	if _, err := client.Upsert(ctx, leadway.UpsertRequest{Id: leadway.Ptr("deal-1"), PipelineId: "p", LocationId: "l", PipelineStageId: leadway.Ptr("s1")}); err != nil {
 		t.Fatal(err)
 	}
