@@ -24,11 +24,17 @@ generate:
 generate-check:
 	@GO=$(GO) bash .ci/generate-check.sh
 
-## deps-check: importers of package leadway must not compile the generator, kin-openapi, go-redis or cobra
+## deps-check: importers of packages leadway and webhook must not compile the generator, kin-openapi, go-redis or cobra
+LEAN_PKGS = . ./webhook
 deps-check:
-	@bad="$$($(GO) list -deps . | grep -E 'oapi-codegen/oapi-codegen|kin-openapi|nethttp-middleware|redis|spf13/cobra' || true)"; \
-	if [ -n "$$bad" ]; then echo "package leadway pulls in:" >&2; echo "$$bad" >&2; exit 1; fi; \
-	echo "deps-check: package leadway imports none of oapi-codegen, kin-openapi, go-redis, cobra"
+	@for pkg in $(LEAN_PKGS); do \
+		bad="$$($(GO) list -deps $$pkg | grep -E 'oapi-codegen/oapi-codegen|kin-openapi|nethttp-middleware|redis|spf13/cobra' || true)"; \
+		if [ -n "$$bad" ]; then echo "package $$pkg pulls in:" >&2; echo "$$bad" >&2; exit 1; fi; \
+	done; \
+	echo "deps-check: packages $(LEAN_PKGS) import none of oapi-codegen, kin-openapi, go-redis, cobra"
+	@bad="$$($(GO) list -f '{{join .Imports "\n"}}' ./webhook | grep '\.' | grep -v '^github.com/leadwaycrm/leadway/' || true)"; \
+	if [ -n "$$bad" ]; then echo "package webhook imports more than the standard library and this module:" >&2; echo "$$bad" >&2; exit 1; fi; \
+	echo "deps-check: package webhook imports only the standard library and this module"
 
 ## size-check: no hand-written Go file over 350 lines, no function over 80
 size-check:

@@ -12,9 +12,43 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
+
+// Defines values for OpportunityEventType.
+const (
+	OpportunityEventTypeOpportunityAssignedToUpdate    OpportunityEventType = "OpportunityAssignedToUpdate"
+	OpportunityEventTypeOpportunityCreate              OpportunityEventType = "OpportunityCreate"
+	OpportunityEventTypeOpportunityDelete              OpportunityEventType = "OpportunityDelete"
+	OpportunityEventTypeOpportunityMonetaryValueUpdate OpportunityEventType = "OpportunityMonetaryValueUpdate"
+	OpportunityEventTypeOpportunityStageUpdate         OpportunityEventType = "OpportunityStageUpdate"
+	OpportunityEventTypeOpportunityStatusUpdate        OpportunityEventType = "OpportunityStatusUpdate"
+	OpportunityEventTypeOpportunityUpdate              OpportunityEventType = "OpportunityUpdate"
+)
+
+// Valid indicates whether the value is a known member of the OpportunityEventType enum.
+func (e OpportunityEventType) Valid() bool {
+	switch e {
+	case OpportunityEventTypeOpportunityAssignedToUpdate:
+		return true
+	case OpportunityEventTypeOpportunityCreate:
+		return true
+	case OpportunityEventTypeOpportunityDelete:
+		return true
+	case OpportunityEventTypeOpportunityMonetaryValueUpdate:
+		return true
+	case OpportunityEventTypeOpportunityStageUpdate:
+		return true
+	case OpportunityEventTypeOpportunityStatusUpdate:
+		return true
+	case OpportunityEventTypeOpportunityUpdate:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for OpportunityStatus.
 const (
@@ -243,6 +277,96 @@ type OpportunityContact struct {
 	Tags []string `json:"tags,omitempty"`
 }
 
+// OpportunityEvent Body of the opportunity webhooks: the fields of `WebhookEvent`, and the
+// opportunity as it stands after the change, in one flat object.
+// HighLevel's event reference shows every field in its examples but
+// promises none of them, so all are optional: a field left out means
+// "not sent", not empty. `status` is one of the `OpportunityStatus`
+// values, kept a plain string so that a new one never breaks decoding,
+// and `dateAdded` is an ISO 8601 string for the same reason.
+type OpportunityEvent struct {
+	// AssignedTo User the opportunity is assigned to.
+	//
+	// Example: 082goXVW3lIExEQPOnd3
+	AssignedTo string `json:"assignedTo,omitempty"`
+
+	// ContactId Contact the opportunity is for.
+	//
+	// Example: mTkSCb1UBjb5tk4OvB69
+	ContactId string `json:"contactId,omitempty"`
+
+	// DateAdded When the opportunity was created (ISO 8601).
+	//
+	// Example: 2025-01-28T14:30:12.000Z
+	DateAdded string `json:"dateAdded,omitempty"`
+
+	// Id The opportunity's ID.
+	//
+	// Example: yWQobCRIhRguQtD2llvk
+	Id string `json:"id,omitempty"`
+
+	// LocationId Sub-account (location) the event happened in.
+	//
+	// Example: CLu7BaljjqrEjBGKTNNe
+	LocationId string `json:"locationId,omitempty"`
+
+	// MonetaryValue Value of the deal in the location's currency.
+	//
+	// Example: 220
+	MonetaryValue float64 `json:"monetaryValue,omitempty"`
+
+	// Name Display name of the opportunity.
+	//
+	// Example: Website redesign
+	Name string `json:"name,omitempty"`
+
+	// PipelineId Pipeline the opportunity belongs to.
+	//
+	// Example: bCkKGpDsyPP4peuKowkG
+	PipelineId string `json:"pipelineId,omitempty"`
+
+	// PipelineStageId Stage of the pipeline the opportunity sits in.
+	//
+	// Example: 7915dedc-8f18-44d5-8bc3-77c04e994a10
+	PipelineStageId string `json:"pipelineStageId,omitempty"`
+
+	// Source Where the opportunity came from.
+	//
+	// Example: api
+	Source string `json:"source,omitempty"`
+
+	// Status One of the `OpportunityStatus` values.
+	//
+	// Example: open
+	Status OpportunityStatus `json:"status,omitempty"`
+
+	// Timestamp When the delivery was made (ISO 8601, UTC, milliseconds).
+	//
+	// Example: 2025-01-28T14:35:00.000Z
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type The events HighLevel sends about opportunities. A change of stage,
+	// status, value or assignee comes as `OpportunityUpdate` and as its own
+	// event too.
+	//
+	//
+	// Example: OpportunityStageUpdate
+	Type OpportunityEventType `json:"type"`
+
+	// WebhookId Names the delivery. A copy or a redelivery of it carries the same id.
+	//
+	//
+	// Example: 0b4c6e1a-3f5d-4a7b-8c9d-0e1f2a3b4c5d
+	WebhookId string `json:"webhookId"`
+}
+
+// OpportunityEventType The events HighLevel sends about opportunities. A change of stage,
+// status, value or assignee comes as `OpportunityUpdate` and as its own
+// event too.
+//
+// Example: OpportunityStageUpdate
+type OpportunityEventType string
+
 // OpportunityStatus Status of an opportunity. The vendor page lists `all` among the values;
 // it is kept so that the contract matches the page.
 //
@@ -404,8 +528,47 @@ type UpsertOpportunityResult struct {
 	Opportunity Opportunity `json:"opportunity"`
 }
 
+// WebhookEvent The fields every webhook delivery carries, whatever its `type`. HighLevel
+// adds event types over time: a receiver reads these fields first, decodes
+// the rest by `type`, and passes over a type it does not know rather than
+// refusing it.
+//
+// `timestamp` and `webhookId` come with every delivery signed the current
+// way (`X-GHL-Signature`), the only way this contract accepts, so they are
+// required. Delivery is at least once: a receiver stores the `webhookId`s
+// it processed to drop copies, and refuses a `timestamp` outside a window
+// (five minutes, say) so that a replayed body cannot outlive that store.
+//
+// In Go, an optional field the body leaves out reads as its zero value, so
+// optional fields carry no pointers (`x-go-type-skip-optional-pointer`).
+type WebhookEvent struct {
+	// LocationId Sub-account (location) the event happened in.
+	//
+	// Example: CLu7BaljjqrEjBGKTNNe
+	LocationId string `json:"locationId,omitempty"`
+
+	// Timestamp When the delivery was made (ISO 8601, UTC, milliseconds).
+	//
+	// Example: 2025-01-28T14:35:00.000Z
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type The event's name, such as `OpportunityCreate`.
+	//
+	// Example: OpportunityCreate
+	Type string `json:"type"`
+
+	// WebhookId Names the delivery. A copy or a redelivery of it carries the same id.
+	//
+	//
+	// Example: 0b4c6e1a-3f5d-4a7b-8c9d-0e1f2a3b4c5d
+	WebhookId string `json:"webhookId"`
+}
+
 // Version defines model for Version.
 type Version string
+
+// WebhookSignature defines model for WebhookSignature.
+type WebhookSignature = string
 
 // UpsertOpportunityParams defines parameters for UpsertOpportunity.
 type UpsertOpportunityParams struct {

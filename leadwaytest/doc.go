@@ -98,6 +98,14 @@
 // [Server.Requests] returns what was received, [Server.Opportunities] what is
 // stored, and [Server.Stats] counts outcomes, such as the 429s sent.
 //
+// # Webhooks
+//
+// With [WithWebhook], the fake delivers HighLevel's opportunity webhooks
+// after each upsert, signed with a fixed test key ([WebhookPublicKey],
+// [SignWebhook]), and follows HighLevel's retry rule: only a 429 is
+// delivered again ([WithWebhookRetry]); anything else drops the event, and
+// [Server.LostWebhooks] lists what production would have lost.
+//
 // Importing this package brings kin-openapi into the importer's build;
 // importing package leadway never does.
 package leadwaytest

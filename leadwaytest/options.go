@@ -35,6 +35,7 @@ type config struct {
 	window   WindowModel
 	now      func() time.Time
 	logger   *slog.Logger
+	webhook  webhookConfig
 }
 
 func defaultConfig() config {

@@ -36,6 +36,7 @@ type Server struct {
 	api       http.Handler // validation, then the generated server
 	done      chan struct{}
 	closeOnce sync.Once
+	hooks     *sender // nil without WithWebhook
 
 	mu       sync.Mutex
 	store    store
@@ -87,6 +88,9 @@ func Start(opts ...Option) (*Server, error) {
 	s.http = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(s.serveHTTP)}}
 	s.http.Start()
 	s.URL = loopbackURL(ln.Addr())
+	if cfg.webhook.url != "" {
+		s.hooks = newSender(cfg.webhook, http.DefaultTransport.(*http.Transport).Clone(), cfg.logger)
+	}
 	return s, nil
 }
 
@@ -106,6 +110,9 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.http.Close()
+		if s.hooks != nil {
+			s.hooks.close()
+		}
 	})
 }
 

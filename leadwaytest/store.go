@@ -82,10 +82,12 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 	} else {
 		s.stats.Updated++
 	}
+	before := clone(opp) // for the webhooks
 	merge(opp, body, now)
 	opp.Followers = followers(opp.Followers, body)
 	opp.UpdatedAt = now
 	opp.LastActionDate = now
+	s.queueWebhooks(created, &before, opp)
 
 	q, _ := ctx.Value(quotaKey{}).(quota)
 	return fakeapi.UpsertOpportunity200JSONResponse{

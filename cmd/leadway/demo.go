@@ -11,27 +11,36 @@ import (
 )
 
 func newDemoCmd(e env, g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var webhookURL string
+	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Create and update an opportunity against an in-process fake",
 		Long: `Starts a fake Leadway API in this process, creates an opportunity, then
 updates it with a new stage and value, and prints both answers. It needs no
-account, token or network.`,
+account, token or network. With --webhook-url, the fake also sends the
+webhooks of both changes there, as "leadway fake --webhook-url" does, and
+the demo waits for them before it ends.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := demo(cmd.Context(), e.stdout, g.clientOptions(e)...); err != nil {
+			hooks, err := demoWebhooks(webhookURL)
+			if err != nil {
+				return status(fail(e, err))
+			}
+			if err := demo(cmd.Context(), e.stdout, hooks, g.clientOptions(e)...); err != nil {
 				report(e, err)
 				return status(exitFailure)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&webhookURL, "webhook-url", "", "also send the changes' webhooks, signed with the fake's test key, to this `URL`")
+	return cmd
 }
 
-// demo walks through a create and an update against an in-process fake.
-// opts, such as --verbose's logger, go to the client.
-func demo(ctx context.Context, out io.Writer, opts ...leadway.Option) error {
-	srv, err := leadwaytest.Start()
+// demo walks through a create and an update against an in-process fake
+// started with hooks. opts, such as --verbose's logger, go to the client.
+func demo(ctx context.Context, out io.Writer, hooks []leadwaytest.Option, opts ...leadway.Option) error {
+	srv, err := leadwaytest.Start(hooks...)
 	if err != nil {
 		return err
 	}
@@ -74,5 +83,8 @@ func demo(ctx context.Context, out io.Writer, opts ...leadway.Option) error {
 	o = updated.Opportunity
 	fmt.Fprintf(out, "\n2. Upsert again with its id, a new stage and a new value:\nupdated opportunity %s %q in stage %s, value %g, new=%t\n",
 		o.Id, o.Name, o.PipelineStageId, o.MonetaryValue, updated.New)
-	return writeJSON(out, updated)
+	if err := writeJSON(out, updated); err != nil {
+		return err
+	}
+	return demoWaitWebhooks(ctx, out, srv)
 }

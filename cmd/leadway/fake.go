@@ -26,6 +26,7 @@ type fakeFlags struct {
 	daily        int
 	window       string
 	quiet        bool
+	webhooks     webhookFlags
 }
 
 func newFakeCmd(e env) *cobra.Command {
@@ -47,6 +48,7 @@ func newFakeCmd(e env) *cobra.Command {
 	fs.IntVar(&f.daily, "daily-limit", leadwaytest.DefaultDailyLimit, "requests allowed per location per day")
 	fs.StringVar(&f.window, "window", "fixed", "how the rate window counts: `fixed` or sliding")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not log requests")
+	f.webhooks.add(fs)
 	return cmd
 }
 
@@ -64,6 +66,11 @@ func runFake(ctx context.Context, f *fakeFlags, e env) int {
 	if f.token != "" {
 		opts = append(opts, leadwaytest.WithToken(f.token))
 	}
+	hooks, err := f.webhooks.options()
+	if err != nil {
+		return fail(e, err)
+	}
+	opts = append(opts, hooks...)
 	if !f.quiet {
 		opts = append(opts, leadwaytest.WithLogger(slog.New(slog.NewTextHandler(e.stderr, nil))))
 	}
@@ -85,11 +92,13 @@ Try it:
 
 Stop it with Ctrl-C.
 `, srv.URL, srv.Token)
+	f.webhooks.printStart(e)
 
 	<-ctx.Done()
 	srv.Close()
 	st := srv.Stats()
 	fmt.Fprintf(e.stdout, "Stopped after %d requests (%d created, %d updated, %d refused, %d rate limited).\n",
 		st.Requests, st.Created, st.Updated, st.Rejected, st.RateLimited)
+	f.webhooks.printStop(e, srv)
 	return exitOK
 }

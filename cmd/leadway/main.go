@@ -125,6 +125,7 @@ func newRootCmd(e env) *cobra.Command {
 		newUpsertCmd(e, g),
 		newImportCmd(e, g),
 		newFakeCmd(e),
+		newWebhookCmd(e),
 		newDemoCmd(e, g),
 		&cobra.Command{
 			Use:   "version",
@@ -152,7 +153,7 @@ Environment:
 
 Exit codes:
   0  success
-  1  another failure: the fake or the demo could not run
+  1  another failure: the fake, the demo or the webhook listener could not run
   2  usage or validation: bad flags, bad JSON input, LEADWAY_TOKEN missing, or a
      request the contract forbids (nothing was sent)
   3  the API refused the request with a 4xx status other than 429; for import:

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/leadwaycrm/leadway"
@@ -54,18 +56,37 @@ func accepts(typ string) string {
 }
 
 // unknownCommand rewords cobra's "unknown command" error, which spans
-// several lines, as one sentence with its suggestion. It returns nil for any
-// other error.
+// several lines, as one sentence with its suggestion. The word and the
+// command it was given to come from cobra's own message, so that an extra
+// word after a subcommand ("leadway upsert extra") is named, not the
+// subcommand. It returns nil for any other error.
 func unknownCommand(root *cobra.Command, args []string, err error) error {
 	if err == nil || len(args) == 0 || !strings.HasPrefix(err.Error(), "unknown command ") {
 		return nil
 	}
-	msg := fmt.Sprintf("unknown command %q", args[0])
-	if s := root.SuggestionsFor(args[0]); len(s) > 0 {
+	word, cmd := args[0], root
+	if m := unknownCommandRE.FindStringSubmatch(err.Error()); m != nil {
+		if w, uerr := strconv.Unquote(m[1]); uerr == nil {
+			word = w
+		}
+		if path, uerr := strconv.Unquote(m[2]); uerr == nil {
+			if c, _, ferr := root.Find(strings.Fields(path)[1:]); ferr == nil && c != nil {
+				cmd = c
+			}
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q", word)
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, which it sets on the root only
+	}
+	if s := cmd.SuggestionsFor(word); len(s) > 0 {
 		msg += fmt.Sprintf("; did you mean %q?", s[0])
 	}
-	return usageErrorf("%s (see %s --help)", msg, root.CommandPath())
+	return usageErrorf("%s (see %s --help)", msg, cmd.CommandPath())
 }
+
+// unknownCommandRE reads cobra's `unknown command "WORD" for "PATH"`.
+var unknownCommandRE = regexp.MustCompile(`^unknown command ("(?:[^"\\]|\\.)*") for ("(?:[^"\\]|\\.)*")`)
 
 // requestProblems lists every problem of a request the contract forbids.
 // With flags, each names the flag and the JSON field it sets, as in

@@ -37,6 +37,10 @@ func TestMessagesSpeakInFlags(t *testing.T) {
 			"leadway: upsert: --timeout needs a value: a duration, such as 500ms, 30s or 2m (see leadway upsert --help)\n"},
 		{"a typo of a command", "", []string{"imprt"},
 			`leadway: unknown command "imprt"; did you mean "import"? (see leadway --help)` + "\n"},
+		{"an extra word after a command", "", []string{"upsert", "extra"},
+			`leadway: unknown command "extra" (see leadway upsert --help)` + "\n"},
+		{"a typo of a subcommand", "", []string{"webhook", "lisen"},
+			`leadway: unknown command "lisen"; did you mean "listen"? (see leadway webhook --help)` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,106 @@
+// Package seentest is the behaviour every webhook.SeenStore must show, as
+// one test suite run against each implementation: the in-memory store of
+// package webhook and the Redis store of package redisseen.
+package seentest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leadwaycrm/leadway/webhook"
+)
+
+// ttl is long enough that nothing expires during the suite.
+const ttl = time.Hour
+
+// Run runs the suite. newStore returns an empty store for one subtest.
+func Run(t *testing.T, newStore func(t *testing.T) webhook.SeenStore) {
+	t.Run("claim, copy, done, duplicate", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		want(t, s, "id-1", "a", webhook.Claimed)
+		want(t, s, "id-1", "b", webhook.InProgress)
+		if err := s.Done(ctx, "id-1", ttl); err != nil {
+			t.Fatal(err)
+		}
+		want(t, s, "id-1", "c", webhook.AlreadySeen)
+		want(t, s, "id-2", "c", webhook.Claimed)
+	})
+	t.Run("release frees the id for a redelivery", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		want(t, s, "id-1", "a", webhook.Claimed)
+		mustRelease(t, s, "id-1", "b") // not the owner: no effect
+		want(t, s, "id-1", "c", webhook.InProgress)
+		mustRelease(t, s, "id-1", "a")
+		want(t, s, "id-1", "d", webhook.Claimed)
+		if err := s.Done(ctx, "id-1", ttl); err != nil {
+			t.Fatal(err)
+		}
+		mustRelease(t, s, "id-1", "d") // done: releasing changes nothing
+		want(t, s, "id-1", "e", webhook.AlreadySeen)
+	})
+	t.Run("done without a claim, and releasing an unknown id", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		if err := s.Done(ctx, "id-1", ttl); err != nil {
+			t.Fatal(err)
+		}
+		want(t, s, "id-1", "a", webhook.AlreadySeen)
+		mustRelease(t, s, "id-2", "a")
+		want(t, s, "id-2", "a", webhook.Claimed)
+	})
+	t.Run("ids are opaque bytes", func(t *testing.T) {
+		s := newStore(t)
+		ids := []string{"a:b", "{x}", "with space", "ünï", "*", "\x00\xff", strings.Repeat("z", 256)}
+		for _, id := range ids {
+			want(t, s, id, "o", webhook.Claimed)
+		}
+		for _, id := range ids {
+			want(t, s, id, "p", webhook.InProgress)
+		}
+	})
+	t.Run("concurrent claims: exactly one wins", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		const n = 50
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			answers = map[webhook.Claim]int{}
+		)
+		for i := range n {
+			wg.Go(func() {
+				c, err := s.Claim(ctx, "contended", fmt.Sprint("owner-", i), ttl)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				answers[c]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if answers[webhook.Claimed] != 1 || answers[webhook.InProgress] != n-1 {
+			t.Errorf("answers = %v, want 1 Claimed and %d InProgress", answers, n-1)
+		}
+	})
+}
+
+func want(t *testing.T, s webhook.SeenStore, id, owner string, w webhook.Claim) {
+	t.Helper()
+	got, err := s.Claim(context.Background(), id, owner, ttl)
+	if err != nil {
+		t.Fatalf("Claim(%q, %q): %v", id, owner, err)
+	}
+	if got != w {
+		t.Fatalf("Claim(%q, %q) = %v, want %v", id, owner, got, w)
+	}
+}
+
+func mustRelease(t *testing.T, s webhook.SeenStore, id, owner string) {
+	t.Helper()
+	if err := s.Release(context.Background(), id, owner); err != nil {
+		t.Fatalf("Release(%q, %q): %v", id, owner, err)
+	}
+}
