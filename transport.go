@@ -102,6 +102,7 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &UnknownOutcomeError{Err: t.failure(o, a.n)}
 		case actRefresh:
 			cs.policy.refreshed = true
+			t.creds.refused(ctx, sent.Header.Get("Authorization"))
 			h, err := t.creds.header(ctx)
 			if err != nil || h == sent.Header.Get("Authorization") {
 				return nil, t.failure(o, a.n)
