@@ -35,6 +35,7 @@ type config struct {
 	window   WindowModel
 	now      func() time.Time
 	logger   *slog.Logger
+	oauth    oauthConfig // set by WithOAuth, WithTokenLifetime and WithApprovedInstall
 }
 
 func defaultConfig() config {
@@ -44,6 +45,7 @@ func defaultConfig() config {
 		interval: DefaultRateInterval,
 		daily:    DefaultDailyLimit,
 		now:      time.Now,
+		oauth:    oauthConfig{lifetime: DefaultTokenLifetime, approve: Install{UserType: "Location", LocationID: "loc-1", CompanyID: "company-1"}},
 	}
 }
 
