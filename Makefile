@@ -29,6 +29,9 @@ deps-check:
 	@bad="$$($(GO) list -deps . | grep -E 'oapi-codegen/oapi-codegen|kin-openapi|nethttp-middleware|redis|spf13/cobra' || true)"; \
 	if [ -n "$$bad" ]; then echo "package leadway pulls in:" >&2; echo "$$bad" >&2; exit 1; fi; \
 	echo "deps-check: package leadway imports none of oapi-codegen, kin-openapi, go-redis, cobra"
+	@bad="$$($(GO) list -deps ./oauth | grep -E 'oapi-codegen|kin-openapi|nethttp-middleware|redis|spf13/cobra' || true)"; \
+	if [ -n "$$bad" ]; then echo "package oauth pulls in:" >&2; echo "$$bad" >&2; exit 1; fi; \
+	echo "deps-check: package oauth imports none of oapi-codegen, kin-openapi, go-redis, cobra"
 
 ## test: all tests under the race detector
 test:
