@@ -89,6 +89,20 @@ func (c *credentials) header(ctx context.Context) (string, error) {
 	}
 }
 
+// headerValues is header as a header's values: for a location source,
+// the shared, capacity-one slice of the location's token, which Set
+// replaces and Add copies, so that no request writes into another's.
+func (c *credentials) headerValues(ctx context.Context) ([]string, error) {
+	if c.loc != nil {
+		return c.locationValues(ctx)
+	}
+	v, err := c.header(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []string{v}, nil
+}
+
 func (c *credentials) fetch() (string, error) {
 	return c.use(c.ts.Token())
 }

@@ -75,6 +75,7 @@ type locationCreds struct {
 type locationHeader struct {
 	tok    *oauth2.Token
 	header string
+	values []string // header, as the request's values
 }
 
 // errNoLocation is a request that names no location, for a client whose
@@ -83,28 +84,39 @@ var errNoLocation = errors.New("leadway: the request names no locationId, which 
 
 // locationHeader returns the Authorization value for the call's location.
 func (c *credentials) locationHeader(ctx context.Context) (string, error) {
+	v, err := c.locationValues(ctx)
+	if err != nil {
+		return "", err
+	}
+	return v[0], nil
+}
+
+// locationValues returns the Authorization values for the call's
+// location: built and checked once per token the source hands out.
+func (c *credentials) locationValues(ctx context.Context) ([]string, error) {
 	loc := locationOf(ctx)
 	if loc == "" {
-		return "", errNoLocation
+		return nil, errNoLocation
 	}
 	t, err := c.loc.src.LocationToken(ctx, loc)
 	if err != nil {
-		return "", &tokenSourceError{err}
+		return nil, &tokenSourceError{err}
 	}
 	c.loc.mu.RLock()
 	h, ok := c.loc.headers[loc]
 	c.loc.mu.RUnlock()
 	if ok && (h.tok == t || t != nil && h.tok.AccessToken == t.AccessToken && h.tok.TokenType == t.TokenType) {
-		return h.header, nil
+		return h.values, nil
 	}
 	header, err := c.use(t, nil)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	h = locationHeader{tok: t, header: header, values: []string{header}}
 	c.loc.mu.Lock()
-	c.loc.headers[loc] = locationHeader{tok: t, header: header}
+	c.loc.headers[loc] = h
 	c.loc.mu.Unlock()
-	return header, nil
+	return h.values, nil
 }
 
 // refused tells a location source that the API refused the header sent,

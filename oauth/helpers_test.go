@@ -121,7 +121,7 @@ func scripted(t *testing.T, s *script, store oauth.Store, opts ...oauth.Option) 
 
 // seed stores a Location install of loc whose token (at-0, rt-0) was
 // issued at issued for lifetime.
-func seed(t *testing.T, store oauth.Store, loc string, issued time.Time, lifetime time.Duration) {
+func seed(t testing.TB, store oauth.Store, loc string, issued time.Time, lifetime time.Duration) {
 	t.Helper()
 	in := &oauth.Install{AccessToken: "at-0", RefreshToken: "rt-0", TokenType: "Bearer", IssuedAt: issued,
 		Expiry: issued.Add(lifetime), UserType: oauth.Location, LocationID: loc, CompanyID: "co-1"}
