@@ -175,9 +175,28 @@ func (m *Manager) clientForm(grant string) url.Values {
 }
 
 // Installs returns the installs in the store, sorted by key, without the
-// location tokens minted from them.
+// location tokens minted from them; see [ListInstalls].
 func (m *Manager) Installs(ctx context.Context) ([]*Install, error) {
-	keys, err := m.store.List(ctx)
+	return ListInstalls(ctx, m.store)
+}
+
+// Delete removes the install under key ([Install.Key], such as
+// "location:CLu7BaljjqrEjBGKTNNe"), as [DeleteInstall] does, and drops what
+// this manager cached of it.
+func (m *Manager) Delete(ctx context.Context, key string) error {
+	in, err := DeleteInstall(ctx, m.store, key)
+	if err != nil {
+		return err
+	}
+	m.forget(in)
+	return nil
+}
+
+// ListInstalls returns the installs in store, sorted by key, without the
+// location tokens minted from them. It needs no app credentials, so a
+// command that only shows installs can use it.
+func ListInstalls(ctx context.Context, store Store) ([]*Install, error) {
+	keys, err := store.List(ctx)
 	if err != nil {
 		return nil, &StoreError{Op: "list", Err: err}
 	}
@@ -187,7 +206,7 @@ func (m *Manager) Installs(ctx context.Context) ([]*Install, error) {
 		if !isInstallKey(k) {
 			continue
 		}
-		in, err := m.store.Get(ctx, k)
+		in, err := store.Get(ctx, k)
 		if errors.Is(err, ErrNotFound) {
 			continue // deleted meanwhile
 		}
@@ -199,31 +218,31 @@ func (m *Manager) Installs(ctx context.Context) ([]*Install, error) {
 	return out, nil
 }
 
-// Delete removes the install under key ([Install.Key], such as
-// "location:CLu7BaljjqrEjBGKTNNe"), with the location tokens minted from
-// it, as when the app is uninstalled. The tokens stay valid at the server
-// until they expire. A key that is not stored fails with [ErrNotFound].
-func (m *Manager) Delete(ctx context.Context, key string) error {
+// DeleteInstall removes the install under key from store, with the
+// location tokens minted from it, as when the app is uninstalled, and
+// returns what it removed. The tokens stay valid at the server until they
+// expire. A key that is not stored fails with [ErrNotFound]. Managers of
+// other processes keep the token they cached until its refresh margin.
+func DeleteInstall(ctx context.Context, store Store, key string) (*Install, error) {
 	if !isInstallKey(key) {
-		return fmt.Errorf("oauth: %q is not an install key (location:<id> or company:<id>)", key)
+		return nil, fmt.Errorf("oauth: %q is not an install key (location:<id> or company:<id>)", key)
 	}
-	in, err := m.store.Get(ctx, key)
+	in, err := store.Get(ctx, key)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("oauth: no install %s: %w", key, ErrNotFound)
+			return nil, fmt.Errorf("oauth: no install %s: %w", key, ErrNotFound)
 		}
-		return &StoreError{Op: "read", Key: key, Err: err}
+		return nil, &StoreError{Op: "read", Key: key, Err: err}
 	}
 	for _, loc := range in.ApprovedLocations {
-		if err := m.store.Delete(ctx, mintedKey(loc)); err != nil {
-			return &StoreError{Op: "del", Key: mintedKey(loc), Err: err}
+		if err := store.Delete(ctx, mintedKey(loc)); err != nil {
+			return nil, &StoreError{Op: "del", Key: mintedKey(loc), Err: err}
 		}
 	}
-	if err := m.store.Delete(ctx, key); err != nil {
-		return &StoreError{Op: "del", Key: key, Err: err}
+	if err := store.Delete(ctx, key); err != nil {
+		return nil, &StoreError{Op: "del", Key: key, Err: err}
 	}
-	m.forget(in)
-	return nil
+	return in, nil
 }
 
 // forget drops what this process cached of an install's locations.
