@@ -16,7 +16,17 @@ const fakeLong = `Runs a fake Leadway API on this machine until interrupted (Ctr
 SIGTERM). It serves POST /opportunities/upsert with the contract's checks,
 keeps opportunities in memory, and logs each request to stderr. It prints
 its URL and the token it accepts; point leadway upsert, curl or your own
-code at it.`
+code at it.
+
+With --oauth-client-id and --oauth-client-secret it is also the OAuth
+server of that app (api/oauth.yaml): GET /oauth/chooselocation approves at
+once and redirects with a code, POST /oauth/token redeems codes and refresh
+tokens (a refresh token redeemed twice revokes its install), and
+POST /oauth/locationToken mints location tokens for an agency install.
+Upserts then need an access token issued for their location, as leadway
+auth login and leadway upsert --store get them. What the authorization
+approves: a Location install of --oauth-location, or with --oauth-company an
+agency install approving every --oauth-location.`
 
 // fakeFlags holds the fake command's flags.
 type fakeFlags struct {
@@ -26,6 +36,7 @@ type fakeFlags struct {
 	daily        int
 	window       string
 	quiet        bool
+	oauth        fakeOAuthFlags
 }
 
 func newFakeCmd(e env) *cobra.Command {
@@ -47,6 +58,7 @@ func newFakeCmd(e env) *cobra.Command {
 	fs.IntVar(&f.daily, "daily-limit", leadwaytest.DefaultDailyLimit, "requests allowed per location per day")
 	fs.StringVar(&f.window, "window", "fixed", "how the rate window counts: `fixed` or sliding")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not log requests")
+	f.oauth.add(fs)
 	return cmd
 }
 
@@ -67,6 +79,11 @@ func runFake(ctx context.Context, f *fakeFlags, e env) int {
 	if !f.quiet {
 		opts = append(opts, leadwaytest.WithLogger(slog.New(slog.NewTextHandler(e.stderr, nil))))
 	}
+	oauthOpts, err := f.oauth.options()
+	if err != nil {
+		return fail(e, err)
+	}
+	opts = append(opts, oauthOpts...)
 	srv, err := leadwaytest.Start(opts...)
 	var listenErr *net.OpError
 	switch {
@@ -76,7 +93,10 @@ func runFake(ctx context.Context, f *fakeFlags, e env) int {
 	case err != nil:
 		return fail(e, usageErrorf("fake: %v (see leadway fake --help)", err))
 	}
-	fmt.Fprintf(e.stdout, `Fake Leadway API listening on %[1]s
+	if f.oauth.on() {
+		f.oauth.banner(e, srv.URL)
+	} else {
+		fmt.Fprintf(e.stdout, `Fake Leadway API listening on %[1]s
 Token: %[2]s
 
 Try it:
@@ -85,11 +105,17 @@ Try it:
 
 Stop it with Ctrl-C.
 `, srv.URL, srv.Token)
+	}
 
 	<-ctx.Done()
 	srv.Close()
 	st := srv.Stats()
 	fmt.Fprintf(e.stdout, "Stopped after %d requests (%d created, %d updated, %d refused, %d rate limited).\n",
 		st.Requests, st.Created, st.Updated, st.Rejected, st.RateLimited)
+	if f.oauth.on() {
+		oa := srv.OAuthStats()
+		fmt.Fprintf(e.stdout, "OAuth: %d codes exchanged, %d refreshes, %d reuses detected, %d location tokens minted.\n",
+			oa.Exchanges, oa.Refreshes, oa.Reuses, oa.LocationTokens)
+	}
 	return exitOK
 }
