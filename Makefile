@@ -1,7 +1,7 @@
 # The front door. A newcomer runs `make demo`, then `make check`.
 GO ?= go
 
-.PHONY: check prereqs demo generate generate-check deps-check test lint spec-check bench bench-smoke
+.PHONY: check prereqs demo generate generate-check deps-check size-check test lint spec-check bench bench-smoke
 
 ## check: everything CI runs (the README's test command), prerequisites first
 check: prereqs
@@ -32,6 +32,10 @@ deps-check:
 	@bad="$$($(GO) list -deps ./oauth | grep -E 'oapi-codegen|kin-openapi|nethttp-middleware|redis|spf13/cobra' || true)"; \
 	if [ -n "$$bad" ]; then echo "package oauth pulls in:" >&2; echo "$$bad" >&2; exit 1; fi; \
 	echo "deps-check: package oauth imports none of oapi-codegen, kin-openapi, go-redis, cobra"
+
+## size-check: no hand-written Go file over 350 lines, no function over 80
+size-check:
+	@$(GO) run ./internal/sizecheck
 
 ## test: all tests under the race detector
 test:

@@ -16,8 +16,8 @@ import (
 var ErrNotSent = errors.New("leadway: not sent")
 
 // Validate checks req against the contract, as [Client.Upsert] does before
-// sending, and returns the [*ValidationError] naming the first field it
-// forbids, or nil. Use it to check a whole batch before any of it is sent.
+// sending, and returns [ValidationErrors] naming every field it forbids, or
+// nil. Use it to check a whole batch before any of it is sent.
 func Validate(req UpsertRequest) error {
 	_, err := prepare(req)
 	return err

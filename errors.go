@@ -20,8 +20,8 @@ var ErrInvalidToken = errors.New("leadway: invalid token")
 // response body exceeds the limit set with [WithMaxResponseBytes].
 var ErrResponseTooLarge = errors.New("response body exceeds the size limit")
 
-// ValidationError reports a request that the contract forbids. It is returned
-// before anything is sent.
+// ValidationError reports a field of a request that the contract forbids.
+// It comes inside [ValidationErrors], before anything is sent.
 type ValidationError struct {
 	// Field is the JSON name of the offending field, such as "pipelineId".
 	Field string
@@ -31,6 +31,33 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string {
 	return "leadway: invalid request: " + e.Field + ": " + e.Reason
+}
+
+// ValidationErrors lists every problem of a request, in the order of the
+// request's fields, so that all of them can be fixed at once. [Client.Upsert]
+// and [Validate] return it, never empty; errors.As with a *ValidationError
+// finds the first problem.
+type ValidationErrors []*ValidationError
+
+func (e ValidationErrors) Error() string {
+	var b strings.Builder
+	b.WriteString("leadway: invalid request: ")
+	for i, v := range e {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(v.Field + ": " + v.Reason)
+	}
+	return b.String()
+}
+
+// Unwrap returns each problem, for errors.As and errors.Is.
+func (e ValidationErrors) Unwrap() []error {
+	errs := make([]error, len(e))
+	for i, v := range e {
+		errs[i] = v
+	}
+	return errs
 }
 
 // APIError is a non-2xx answer from the API. Match it with errors.As; it is

@@ -48,7 +48,7 @@ type (
 	//	PipelineId         string
 	//	PipelineStageId    string
 	//	AssignedTo         string
-	//	Status             string   // a Status value, kept a string so a new one still decodes
+	//	Status             Status   // compare with StatusOpen...; a value this client does not know still decodes
 	//	Source             string
 	//	ContactId          string
 	//	LocationId         string
@@ -78,9 +78,14 @@ type (
 	//	Id         string
 	//	FieldValue any // a string, an object, or an array of either
 	CustomField = gen.CustomField
-	// Status is an opportunity status.
+	// Status is an opportunity's status, the same type in requests and in
+	// [Opportunity], so o.Status == StatusOpen compiles. Its values are
+	// [StatusOpen], [StatusWon], [StatusLost], [StatusAbandoned] and
+	// [StatusAll]; Valid reports whether a value is one of them. An answer
+	// may carry a status newer than this client, which decodes as it is.
 	Status = gen.OpportunityStatus
-	// FollowersAction says whether Followers are added or removed.
+	// FollowersAction says whether Followers are added or removed:
+	// [FollowersAdd] (the default) or [FollowersRemove].
 	FollowersAction = gen.UpsertOpportunityRequestFollowersActionType
 )
 

@@ -1,6 +1,7 @@
 package leadway_test
 
 import (
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -59,5 +60,28 @@ func TestAliasDocsListEveryField(t *testing.T) {
 		for extra := range listed {
 			t.Errorf("the doc comment of %s lists %s, which %s has no more", name, extra, typ)
 		}
+	}
+}
+
+// TestStatusIsOneTypeInRequestsAndAnswers pins that a status read from an
+// answer compares with the constants a request uses, and that a status the
+// client does not know still decodes instead of failing the call.
+func TestStatusIsOneTypeInRequestsAndAnswers(t *testing.T) {
+	var o leadway.Opportunity
+	if err := json.Unmarshal([]byte(`{"status":"open"}`), &o); err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != leadway.StatusOpen {
+		t.Errorf("Status = %q, want %q", o.Status, leadway.StatusOpen)
+	}
+	req := leadway.UpsertRequest{Status: leadway.Ptr(o.Status)}
+	if *req.Status != leadway.StatusOpen {
+		t.Errorf("a status read from an answer does not go back into a request")
+	}
+	if err := json.Unmarshal([]byte(`{"status":"archived"}`), &o); err != nil {
+		t.Fatalf("a new status fails to decode: %v", err)
+	}
+	if o.Status != "archived" || o.Status.Valid() {
+		t.Errorf("Status = %q (valid %t), want the unknown value kept and not valid", o.Status, o.Status.Valid())
 	}
 }

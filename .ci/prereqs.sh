@@ -9,7 +9,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-CHECKS=(go cc node npm redis)
+CHECKS=(go cc node npm redis curl)
 
 problems=()
 missing() { problems+=("$1"); }
@@ -90,6 +90,20 @@ check_redis() {
 	return 1
 }
 
+# The docs check runs the guides' curl examples against leadway fake.
+check_curl() {
+	command -v curl >/dev/null 2>&1 && return 0
+	if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		echo "prereqs: installing curl for the docs' shell examples"
+		if { apt-get update -qq && apt-get install -y -qq curl; } >/dev/null 2>&1 &&
+			command -v curl >/dev/null 2>&1; then
+			return 0
+		fi
+	fi
+	missing "curl, for the docs' shell examples (Debian: apt-get install curl)"
+	return 1
+}
+
 for c in "${CHECKS[@]}"; do
 	"check_$c"
 done
@@ -101,4 +115,4 @@ if ((${#problems[@]} > 0)); then
 	} >&2
 	exit 1
 fi
-echo "prereqs: go $(go env GOVERSION), C compiler $(go env CC), node $(node --version), npm $(npm --version), $(redis-server --version | cut -d' ' -f1-3)"
+echo "prereqs: go $(go env GOVERSION), C compiler $(go env CC), node $(node --version), npm $(npm --version), $(redis-server --version | cut -d' ' -f1-3), $(curl --version | head -n1 | cut -d' ' -f1-2)"

@@ -214,7 +214,7 @@ type Opportunity struct {
 	// Status One of the `OpportunityStatus` values; kept a plain string so a new status never breaks decoding.
 	//
 	// Example: open
-	Status string `json:"status,omitempty"`
+	Status OpportunityStatus `json:"status,omitempty"`
 
 	// UpdatedAt When the opportunity last changed (ISO 8601).
 	//

@@ -72,7 +72,7 @@ func (h handler) UpsertOpportunity(ctx context.Context, req fakeapi.UpsertOpport
 			LocationId: body.LocationId,
 			CreatedAt:  now,
 			Source:     "api",
-			Status:     string(leadway.StatusOpen),
+			Status:     leadway.StatusOpen,
 			Followers:  []string{},
 		}
 		opp.LastStatusChangeAt = now
@@ -109,8 +109,8 @@ func merge(opp *leadway.Opportunity, body *leadway.UpsertRequest, now string) {
 	if body.MonetaryValue != nil {
 		opp.MonetaryValue = *body.MonetaryValue
 	}
-	if body.Status != nil && opp.Status != string(*body.Status) {
-		opp.Status = string(*body.Status)
+	if body.Status != nil && opp.Status != *body.Status {
+		opp.Status = *body.Status
 		opp.LastStatusChangeAt = now
 	}
 	if body.PipelineStageId != nil && opp.PipelineStageId != *body.PipelineStageId {

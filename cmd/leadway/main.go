@@ -58,6 +58,9 @@ func run(ctx context.Context, args []string, e env) int {
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if u := unknownCommand(root, args, err); u != nil {
+		err = u
+	}
 	var (
 		st    *exitStatus
 		usage *usageError
@@ -103,7 +106,7 @@ func newRootCmd(e env) *cobra.Command {
 		Use:           "leadway",
 		Short:         "Create or update opportunities in Leadway CRM",
 		Long:          rootLong,
-		Version:       leadway.LibraryVersion,
+		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		// No command is a usage mistake, not a request for help.
@@ -117,9 +120,7 @@ func newRootCmd(e env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.SetVersionTemplate("leadway {{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "log every attempt, retry and wait on stderr")
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageErrorf("%s: %v (see %s --help)", cmd.Name(), err, cmd.CommandPath())
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newUpsertCmd(e, g),
 		newImportCmd(e, g),
@@ -131,7 +132,7 @@ func newRootCmd(e env) *cobra.Command {
 			Short: "Print the version",
 			Args:  cobra.NoArgs,
 			Run: func(cmd *cobra.Command, args []string) {
-				fmt.Fprintf(e.stdout, "leadway %s\n", leadway.LibraryVersion)
+				fmt.Fprintf(e.stdout, "leadway %s\n", version())
 			},
 		},
 	)

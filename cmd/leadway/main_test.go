@@ -212,14 +212,14 @@ func TestUpsertUsageAndValidationErrors(t *testing.T) {
 		args  []string
 		want  string
 	}{
-		{"bad JSON", fakeEnv(srv), `{"pipelineId":`, []string{"--data", "-"}, "--data: invalid JSON: unexpected EOF"},
-		{"unknown JSON field", fakeEnv(srv), `{"pipelineId":"p","locationId":"l","gender":"f"}`, []string{"--data", "-"}, `json: unknown field "gender"`},
+		{"bad JSON", fakeEnv(srv), `{"pipelineId":`, []string{"--data", "-"}, "--data: the JSON ends early, at line 1, column 15"},
+		{"unknown JSON field", fakeEnv(srv), `{"pipelineId":"p","locationId":"l","gender":"f"}`, []string{"--data", "-"}, `--data: unknown field "gender": the request has no such field`},
 		{"two JSON values", fakeEnv(srv), `{"pipelineId":"p","locationId":"l"} {}`, []string{"--data", "-"}, "more than one JSON value"},
 		{"missing file", fakeEnv(srv), "", []string{"--data", "@" + path}, "no such file"},
 		{"data and field flags", fakeEnv(srv), "{}", []string{"--data", "-", "--name", "x"}, "--data and --name cannot be combined"},
 		{"missing token", []string{"LEADWAY_BASE_URL=" + srv.URL}, "", []string{"--pipeline-id", "p", "--location-id", "l"}, "LEADWAY_TOKEN is not set"},
-		{"missing pipeline", fakeEnv(srv), "", []string{"--location-id", "l"}, "pipelineId: is required"},
-		{"bad status", fakeEnv(srv), "", []string{"--pipeline-id", "p", "--location-id", "l", "--status", "closed"}, `status: "closed" is not one of`},
+		{"missing pipeline", fakeEnv(srv), "", []string{"--location-id", "l"}, "--pipeline-id (pipelineId) is required"},
+		{"bad status", fakeEnv(srv), "", []string{"--pipeline-id", "p", "--location-id", "l", "--status", "closed"}, `--status (status) "closed" is not one of`},
 		{"unknown flag", fakeEnv(srv), "", []string{"--token", "x"}, "upsert: unknown flag: --token (see leadway upsert --help)"},
 		{"bad base URL", []string{"LEADWAY_TOKEN=t"}, "", []string{"--base-url", "ftp://x", "--pipeline-id", "p", "--location-id", "l"}, "scheme must be https or http"},
 		{"token over plain http to another host", []string{"LEADWAY_TOKEN=t", "LEADWAY_BASE_URL=http://example.com"}, "", []string{"--pipeline-id", "p", "--location-id", "l"}, "refusing to send the token over plain http"},
@@ -316,7 +316,7 @@ func TestUpsertDryRun(t *testing.T) {
 		!strings.HasPrefix(r.stdout, "POST https://services.leadconnectorhq.com/opportunities/upsert\n") {
 		t.Errorf("without a token: %+v", r)
 	}
-	wantFailure(t, runCLI(t, nil, "", "upsert", "--dry-run", "--location-id", "l"), exitUsage, "pipelineId: is required")
+	wantFailure(t, runCLI(t, nil, "", "upsert", "--dry-run", "--location-id", "l"), exitUsage, "--pipeline-id (pipelineId) is required")
 
 	// A token in the base URL's path, as some proxies take it, or in a field
 	// is shown redacted, as the client's logs show it.
@@ -365,9 +365,9 @@ func TestHelpAndUsage(t *testing.T) {
 	}
 	wantFailure(t, runCLI(t, nil, "", "launch"), exitUsage, `unknown command "launch"`)
 	// A near miss gets a suggestion.
-	wantFailure(t, runCLI(t, nil, "", "upsret"), exitUsage, `unknown command "upsret" for "leadway" Did you mean this? upsert`)
+	wantFailure(t, runCLI(t, nil, "", "upsret"), exitUsage, `leadway: unknown command "upsret"; did you mean "upsert"? (see leadway --help)`)
 	for _, args := range [][]string{{"--version"}, {"version"}} {
-		if r := runCLI(t, nil, "", args...); r.code != 0 || r.stdout != "leadway "+leadway.LibraryVersion+"\n" {
+		if r := runCLI(t, nil, "", args...); r.code != 0 || r.stdout != "leadway "+version()+"\n" || !strings.HasPrefix(r.stdout, "leadway ") {
 			t.Errorf("%v: %+v", args, r)
 		}
 	}

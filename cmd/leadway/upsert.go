@@ -29,12 +29,14 @@ validation, 3 API refusal (4xx), 4 rate limited, 5 network or server; 5 also
 when a create may have been applied (a timeout or a gateway error): look the
 opportunity up before sending again (see leadway --help).`
 
-// fieldFlags are the flags that make up the opportunity; --data replaces
-// them all.
-var fieldFlags = []string{
-	"id", "pipeline-id", "location-id", "name", "status", "stage-id", "value",
-	"assigned-to", "contact-id", "lost-reason-id", "follower", "followers-action",
-	"remove-all-followers",
+// fieldFlags maps each field of the request to the flag that sets it;
+// --data replaces them all.
+var fieldFlags = map[string]string{
+	"id": "id", "pipelineId": "pipeline-id", "locationId": "location-id", "name": "name",
+	"status": "status", "pipelineStageId": "stage-id", "monetaryValue": "value",
+	"assignedTo": "assigned-to", "contactId": "contact-id", "lostReasonId": "lost-reason-id",
+	"followers": "follower", "followersActionType": "followers-action",
+	"isRemoveAllFollowers": "remove-all-followers",
 }
 
 // upsertFlags holds the upsert command's flags.
@@ -94,9 +96,17 @@ func newUpsertCmd(e env, g *globalFlags) *cobra.Command {
 }
 
 func runUpsert(ctx context.Context, f *upsertFlags, g *globalFlags, e env) int {
-	req, err := f.request(e.stdin)
+	req, fromFlags, err := f.request(e.stdin)
 	if err != nil {
 		return fail(e, err)
+	}
+	// The request is checked before anything else, the token included: a
+	// mistake in it is what the user must fix first.
+	if err := leadway.Validate(req); err != nil {
+		if !fromFlags {
+			return fail(e, requestProblems("upsert: --data", err, nil))
+		}
+		return fail(e, requestProblems("upsert", err, fieldFlags))
 	}
 	if f.timeout < 0 {
 		return fail(e, usageErrorf("upsert: --timeout %s: must not be negative (0 waits forever)", f.timeout))
@@ -148,17 +158,19 @@ func runUpsert(ctx context.Context, f *upsertFlags, g *globalFlags, e env) int {
 	return exitOK
 }
 
-// request builds the request from --data or from the field flags.
-func (f *upsertFlags) request(stdin io.Reader) (leadway.UpsertRequest, error) {
+// request builds the request from --data or from the field flags, and says
+// which it came from.
+func (f *upsertFlags) request(stdin io.Reader) (leadway.UpsertRequest, bool, error) {
 	set := map[string]bool{}
 	f.fs.Visit(func(fl *pflag.Flag) { set[fl.Name] = true })
 	if set["data"] {
 		for _, name := range fieldFlags {
 			if set[name] {
-				return leadway.UpsertRequest{}, usageErrorf("upsert: --data and --%s cannot be combined; put every field in the JSON", name)
+				return leadway.UpsertRequest{}, false, usageErrorf("upsert: --data and --%s cannot be combined; put every field in the JSON", name)
 			}
 		}
-		return readData(f.data, stdin)
+		req, err := readData(f.data, stdin)
+		return req, false, err
 	}
 	opt := func(name, v string) *string {
 		if !set[name] {
@@ -185,7 +197,7 @@ func (f *upsertFlags) request(stdin io.Reader) (leadway.UpsertRequest, error) {
 	if set["value"] {
 		req.MonetaryValue = &f.value
 	}
-	return req, nil
+	return req, true, nil
 }
 
 // readData decodes the request from --data: @file, - (or @-) for stdin, or
@@ -205,18 +217,23 @@ func readData(spec string, stdin io.Reader) (leadway.UpsertRequest, error) {
 	default:
 		r = strings.NewReader(spec)
 	}
-	// A request body is small; a runaway input is cut rather than read whole.
-	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
-	dec.DisallowUnknownFields()
-	var req leadway.UpsertRequest
-	if err := dec.Decode(&req); err != nil {
-		return leadway.UpsertRequest{}, usageErrorf("--data: invalid JSON: %v", err)
+	// A request body is small; a runaway input is refused rather than read whole.
+	data, err := io.ReadAll(io.LimitReader(r, maxDataBytes+1))
+	if err != nil {
+		return leadway.UpsertRequest{}, usageErrorf("--data: %v", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return leadway.UpsertRequest{}, usageErrorf("--data: invalid JSON: more than one JSON value")
+	if len(data) > maxDataBytes {
+		return leadway.UpsertRequest{}, usageErrorf("--data: more than %d bytes; an upsert request is far smaller", maxDataBytes)
+	}
+	var req leadway.UpsertRequest
+	if err := decodeJSON(data, &req); err != nil {
+		return leadway.UpsertRequest{}, usageErrorf("--data: %v", err)
 	}
 	return req, nil
 }
+
+// maxDataBytes bounds what --data reads.
+const maxDataBytes = 1 << 20
 
 // asUsage marks an error of the client's construction (a bad base URL or
 // token) as the caller's mistake.
