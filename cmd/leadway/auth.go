@@ -114,14 +114,19 @@ func runStatus(ctx context.Context, f *authFlags, asJSON bool, e env) int {
 	return exitOK
 }
 
-// expiresIn says when a token expires, for people.
+// expiresIn says when a token expires, for people: the time, and how far
+// off it is in its largest unit.
 func expiresIn(t, now time.Time) string {
-	s := t.Format(time.RFC3339)
-	if d := t.Sub(now).Round(time.Second); d > 0 {
-		return s + " (in " + d.String() + ")"
-	} else {
-		return s + " (expired; refreshed on next use)"
+	d := t.Sub(now)
+	switch {
+	case d <= 0:
+		return t.Format(time.RFC3339) + " (expired; refreshed on next use)"
+	case d >= time.Hour:
+		return fmt.Sprintf("%s (in %dh)", t.Format(time.RFC3339), int(d.Hours()))
+	case d >= time.Minute:
+		return fmt.Sprintf("%s (in %dm)", t.Format(time.RFC3339), int(d.Minutes()))
 	}
+	return fmt.Sprintf("%s (in %ds)", t.Format(time.RFC3339), int(d.Seconds()))
 }
 
 func newLogoutCmd(e env, f *authFlags) *cobra.Command {
