@@ -317,3 +317,27 @@ func TestAuthCodeURL(t *testing.T) {
 		t.Errorf("white-label AuthCodeURL = %s", got)
 	}
 }
+
+// A minted token the API refused is replaced at once, but a second
+// refusal right after mints nothing more.
+func TestRefusedMintedTokenMintsOnce(t *testing.T) {
+	srv, mgr := startFake(t, oauth.NewMemoryStore(), nil)
+	install(t, srv, mgr, leadwaytest.Install{UserType: "Company", CompanyID: "co-1", ApprovedLocations: []string{"l1"}})
+	ctx := context.Background()
+	first, err := mgr.LocationToken(ctx, "l1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr.InvalidateLocationToken("l1", first)
+	second, err := mgr.LocationToken(ctx, "l1")
+	if err != nil || second.AccessToken == first.AccessToken {
+		t.Fatalf("after a refusal: %v, %v", second, err)
+	}
+	mgr.InvalidateLocationToken("l1", second)
+	if third, _ := mgr.LocationToken(ctx, "l1"); third.AccessToken != second.AccessToken {
+		t.Errorf("a second refusal at once minted again")
+	}
+	if st := srv.OAuthStats(); st.LocationTokens != 2 {
+		t.Errorf("OAuthStats = %+v, want 2 location tokens", st)
+	}
+}

@@ -26,7 +26,10 @@ func (m *Manager) minted(ctx context.Context, loc, refused string) (*Install, er
 	if err != nil {
 		return nil, err
 	}
-	return m.underLock(ctx, key, cur, refused, func(ctx context.Context, lease Lease, _ *Install) (*Install, error) {
+	return m.underLock(ctx, key, cur, refused, func(ctx context.Context, lease Lease, cur *Install) (*Install, error) {
+		if refused != "" && cur != nil && cur.AccessToken == refused && !m.mayForce(key, cur) {
+			return cur, nil // as for a refresh: an API refusing every token gets no mint per call
+		}
 		return m.mintLocked(ctx, lease, loc, companyKey)
 	})
 }
