@@ -202,10 +202,9 @@ func TestFleetRidesOutATokenEndpointOutage(t *testing.T) {
 	f := startFleetDeps(t, leadwaytest.Install{LocationID: "outage-loc"})
 	start := time.Now()
 	members := f.start(t, 3, 4, 6*time.Second, 0)
-	// The first refresh is due 1.6s after the install; the members are
-	// running by then.
-	time.Sleep(time.Until(start.Add(1200 * time.Millisecond)))
-	f.srv.FailTokenRequestsFor(3*time.Second, leadwaytest.Fault{Status: http.StatusServiceUnavailable})
+	f.armBeforeExpiry(t, "location:outage-loc", func() {
+		f.srv.FailTokenRequestsFor(3*time.Second, leadwaytest.Fault{Status: http.StatusServiceUnavailable})
+	})
 	calls := wait(t, members, -1)
 	failed := 0
 	for _, r := range f.srv.Requests() {
@@ -257,6 +256,30 @@ func TestFleetSurvivesAKilledLockHolder(t *testing.T) {
 	if st := f.srv.Stats(); calls == 0 || st.Created < calls {
 		t.Errorf("the others made %d calls; the fake created %d", calls, st.Created)
 	}
+}
+
+// armBeforeExpiry runs arm once the members are upserting, just before the
+// refresh of the install's next expiry is due (a fifth of the lifetime
+// before it), however long the members took to start.
+func (f *fleet) armBeforeExpiry(t *testing.T, key string, arm func()) {
+	t.Helper()
+	store := redisstore.New(f.redis.Client(t), redisstore.WithPrefix(f.prefix))
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if f.srv.Stats().Created == 0 {
+			continue
+		}
+		in, err := store.Get(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := in.Expiry.Add(-time.Duration(oauth.DefaultRefreshShare * float64(fleetLifetime)))
+		if wait := time.Until(due) - 150*time.Millisecond; wait > 50*time.Millisecond {
+			time.Sleep(wait)
+			arm()
+			return
+		}
+	}
+	t.Fatal("the members never upserted, or the install never had a refresh ahead")
 }
 
 func skipInMember(t *testing.T) {
