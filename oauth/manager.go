@@ -42,6 +42,9 @@ type Manager struct {
 type entry struct {
 	tok       *oauth2.Token
 	refreshAt time.Time
+	// validUntil is when the token stops being safe to send; a store that
+	// fails before then does not fail the calls.
+	validUntil time.Time
 }
 
 // NewManager returns a manager of cfg's installs in store. cfg is copied;

@@ -65,7 +65,7 @@ func (m *Manager) mintLocked(ctx context.Context, lease Lease, loc, companyKey s
 	if err != nil {
 		return nil, err
 	}
-	m.save(ctx, mintedKey(loc), lease, tok)
+	m.save(ctx, mintedKey(loc), lease, tok, true)
 	m.opts.logger.Debug("oauth: minted a location token", "location", loc, "company", company.CompanyID, "expiry", tok.Expiry)
 	return tok, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -63,7 +64,12 @@ func (m *Manager) underLock(ctx context.Context, key string, seen *Install, refu
 // locked is the part of underLock that holds the lock: read again, and
 // work only if what is stored is still due.
 func (m *Manager) locked(ctx context.Context, key string, lease Lease, refused string, work func(context.Context, Lease, *Install) (*Install, error)) (*Install, error) {
-	defer m.release(key, lease)
+	held := &heldLease{Lease: lease}
+	defer func() {
+		if !held.kept.Load() {
+			m.release(key, lease)
+		}
+	}()
 	cur, err := m.get(ctx, key)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
@@ -71,7 +77,14 @@ func (m *Manager) locked(ctx context.Context, key string, lease Lease, refused s
 	if cur != nil && m.fresh(cur, refused) {
 		return cur, nil
 	}
-	return work(ctx, lease, cur)
+	return work(ctx, held, cur)
+}
+
+// heldLease is the lease of a lock this process holds; kept says it was
+// handed to saveLater, which releases it.
+type heldLease struct {
+	Lease
+	kept atomic.Bool
 }
 
 // release frees the lock even when ctx has ended, so that other processes
@@ -108,7 +121,7 @@ func (m *Manager) refreshLocked(ctx context.Context, key string, lease Lease, cu
 	}
 	// Until it is saved, the new refresh token exists only here: nothing
 	// else happens first.
-	m.save(ctx, key, lease, out)
+	m.save(ctx, key, lease, out, false)
 	m.report(out.RefreshToken)
 	m.opts.logger.Debug("oauth: refreshed", "install", out)
 	return out, nil
@@ -128,14 +141,20 @@ func (m *Manager) mayForce(key string, cur *Install) bool {
 	return true
 }
 
-// maxSaveAttempts bounds the tries to save a refreshed install.
+// maxSaveAttempts bounds the tries to save a refreshed install before the
+// call goes on and saveLater takes over.
 const maxSaveAttempts = 5
 
+// maxSaveLater bounds how long saveLater holds the lock.
+const maxSaveLater = 10 * time.Minute
+
 // save stores a refreshed install, trying again while the lock is held.
-// When the store keeps failing, the install stays in this process's memory
-// and is saved before its next use (see get), and the failure is logged:
-// other processes cannot refresh until then.
-func (m *Manager) save(ctx context.Context, key string, lease Lease, in *Install) {
+// When the store keeps refusing, the new pair stays in this process's
+// memory (see get), the failure is logged, and saveLater keeps the lock
+// and tries again: until the pair is saved, no other process may redeem
+// the refresh token it replaced. A minted token is no secret to guard that
+// way: minted says so.
+func (m *Manager) save(ctx context.Context, key string, lease Lease, in *Install, minted bool) {
 	var err error
 	for n := 1; n <= maxSaveAttempts; n++ {
 		if err = m.store.Put(ctx, key, in); err == nil {
@@ -146,11 +165,49 @@ func (m *Manager) save(ctx context.Context, key string, lease Lease, in *Install
 		}
 		_ = lease.Extend(ctx)
 	}
+	if minted {
+		m.opts.logger.Warn("oauth: the store refused a minted location token; the next lookup mints another", "key", key, "err", err)
+		return
+	}
 	m.unsavedMu.Lock()
 	m.unsaved[key] = in.clone()
 	m.unsavedMu.Unlock()
-	m.opts.logger.Error("oauth: the store refused the refreshed install; this process keeps it and saves it before its next use",
+	m.opts.logger.Error("oauth: the store refused the refreshed install; this process keeps it, holds the lock and tries again",
 		"key", key, "err", err)
+	if held, ok := lease.(*heldLease); ok && held.kept.CompareAndSwap(false, true) {
+		go m.saveLater(key, held.Lease, in.clone())
+	}
+}
+
+// saveLater tries to save in every third of the lease, renewing the lease
+// meanwhile, until it is saved, the lease is lost, or maxSaveLater passes;
+// then it releases the lock.
+func (m *Manager) saveLater(key string, lease Lease, in *Install) {
+	defer m.release(key, lease)
+	ctx := context.Background()
+	for end := time.Now().Add(maxSaveLater); time.Now().Before(end); {
+		_ = sleep(ctx, m.opts.lease/3)
+		pctx, cancel := context.WithTimeout(ctx, m.attemptTimeout())
+		err := m.store.Put(pctx, key, in)
+		cancel()
+		if err == nil {
+			m.unsavedMu.Lock()
+			if p := m.unsaved[key]; p != nil && p.RefreshToken == in.RefreshToken {
+				delete(m.unsaved, key)
+			}
+			m.unsavedMu.Unlock()
+			m.opts.logger.Info("oauth: saved the refreshed install the store had refused", "key", key)
+			return
+		}
+		ectx, cancel := context.WithTimeout(ctx, m.attemptTimeout())
+		err = lease.Extend(ectx)
+		cancel()
+		if errors.Is(err, ErrLockLost) {
+			m.opts.logger.Error("oauth: the refresh lock ran out before the refreshed install could be saved; another process may redeem the spent refresh token", "key", key)
+			return
+		}
+	}
+	m.opts.logger.Error("oauth: gave up saving the refreshed install; this process keeps it until it exits", "key", key)
 }
 
 // withRetries runs attempt until it succeeds or fails for good. A network

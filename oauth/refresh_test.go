@@ -193,30 +193,33 @@ func TestStoreDownRedeemsNothing(t *testing.T) {
 	})
 }
 
-// A store that refuses the save: the process keeps the new pair, uses it,
-// and saves it before its next use.
-func TestSaveFailureKeepsThePair(t *testing.T) {
+// A store that refuses the save: the process keeps the new pair and uses
+// it, and holds the lock until the pair is saved, so that another process
+// cannot redeem the refresh token it replaced meanwhile.
+func TestSaveFailureKeepsThePairAndTheLock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &script{reply: func(n int, _ *http.Request) (int, string) { return 200, pair(n, "loc-1", 100) }}
 		store := &countingStore{Store: oauth.NewMemoryStore()}
 		seed(t, store, "loc-1", time.Now().Add(-time.Hour), time.Hour)
-		mgr := scripted(t, s, store)
+		a, b := scripted(t, s, store), scripted(t, s, store)
 		store.failPut.Store(true)
-		tok, err := mgr.LocationToken(context.Background(), "loc-1")
+		tok, err := a.LocationToken(context.Background(), "loc-1")
 		if err != nil || tok.AccessToken != "at-1" {
 			t.Fatalf("LocationToken = %v, %v", tok, err)
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if _, err := b.LocationToken(ctx, "loc-1"); err == nil || s.n.Load() != 1 {
+			t.Fatalf("the other process: %v, after %d redemptions; want it to wait, redeeming nothing", err, s.n.Load())
+		}
 		store.failPut.Store(false)
-		time.Sleep(90 * time.Second) // into the margin: the next call reads the store
-		if _, err := mgr.LocationToken(context.Background(), "loc-1"); err != nil {
-			t.Fatal(err)
-		}
+		time.Sleep(11 * time.Second) // the next save, a third of the lease later
 		in, _ := store.Store.Get(context.Background(), "location:loc-1")
-		if in.RefreshToken == "rt-0" {
-			t.Errorf("the store still holds the spent refresh token")
+		if in.RefreshToken != "rt-1" {
+			t.Fatalf("the store holds %q, want the new rt-1", in.RefreshToken)
 		}
-		if s.forms[len(s.forms)-1].Get("refresh_token") != "rt-1" {
-			t.Errorf("the second refresh redeemed %q, want rt-1", s.forms[len(s.forms)-1].Get("refresh_token"))
+		if tok, err := b.LocationToken(context.Background(), "loc-1"); err != nil || tok.AccessToken != "at-1" || s.n.Load() != 1 {
+			t.Errorf("the other process after the save: %v, %v; %d redemptions", tok, err, s.n.Load())
 		}
 	})
 }
@@ -317,6 +320,30 @@ func TestReadAgainUnderTheLock(t *testing.T) {
 		tok, err := mgr.LocationToken(context.Background(), "loc-1")
 		if err != nil || !tok.Expiry.After(time.Now()) || s.n.Load() != 0 {
 			t.Fatalf("LocationToken = %v, %v; %d redemptions, want 0", tok, err, s.n.Load())
+		}
+	})
+}
+
+// A store that fails while the cached token still works fails no call;
+// once the token is close to expiry, the store's error comes through.
+func TestStoreOutageWithAValidToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &script{reply: func(n int, _ *http.Request) (int, string) { return 200, pair(n, "loc-1", 100) }}
+		store := &countingStore{Store: oauth.NewMemoryStore()}
+		seed(t, store, "loc-1", time.Now(), 100*time.Second)
+		mgr := scripted(t, s, store)
+		if _, err := mgr.LocationToken(context.Background(), "loc-1"); err != nil {
+			t.Fatal(err)
+		}
+		store.failAll.Store(true)
+		time.Sleep(85 * time.Second) // due for a refresh, still valid
+		if tok, err := mgr.LocationToken(context.Background(), "loc-1"); err != nil || tok.AccessToken != "at-0" {
+			t.Fatalf("during the outage: %v, %v", tok, err)
+		}
+		time.Sleep(11 * time.Second) // 4s before expiry: past the guard
+		var se *oauth.StoreError
+		if _, err := mgr.LocationToken(context.Background(), "loc-1"); !errors.As(err, &se) || s.n.Load() != 0 {
+			t.Errorf("near expiry: %v; %d redemptions", err, s.n.Load())
 		}
 	})
 }

@@ -35,9 +35,27 @@ func (m *Manager) LocationToken(ctx context.Context, locationID string) (*oauth2
 		return m.resolve(ctx, locationID)
 	})
 	if err != nil {
-		return nil, err
+		return m.despiteStore(locationID, e, err)
 	}
 	return v.(*entry).tok, nil
+}
+
+// despiteStore returns the cached token when the store failed but the
+// token still works and was not refused: a store outage fails no call
+// while the token lasts. Anything else returns err.
+func (m *Manager) despiteStore(loc string, e *entry, err error) (*oauth2.Token, error) {
+	var se *StoreError
+	if e == nil || !errors.As(err, &se) || !time.Now().Before(e.validUntil) {
+		return nil, err
+	}
+	m.cacheMu.RLock()
+	refused := m.refused[loc] == e.tok.AccessToken
+	m.cacheMu.RUnlock()
+	if refused {
+		return nil, err
+	}
+	m.opts.logger.Warn("oauth: the store failed; going on with the cached token while it lasts", "location", loc, "err", err)
+	return e.tok, nil
 }
 
 // resolve finds the location's token in the store, refreshing or minting
@@ -77,7 +95,8 @@ func (m *Manager) entryFor(in *Install) *entry {
 	if !now.Before(at) {
 		at = now.Add(m.pollWait(in))
 	}
-	return &entry{tok: in.Token(), refreshAt: at}
+	guard := min(m.margin(in)/4, 5*time.Second)
+	return &entry{tok: in.Token(), refreshAt: at, validUntil: in.Expiry.Add(-guard)}
 }
 
 // margin is how long before expiry in is refreshed.
@@ -157,7 +176,7 @@ func (m *Manager) get(ctx context.Context, key string) (*Install, error) {
 	if pending != nil {
 		if err := m.store.Put(ctx, key, pending); err == nil {
 			m.unsavedMu.Lock()
-			if m.unsaved[key] == pending {
+			if p := m.unsaved[key]; p != nil && p.RefreshToken == pending.RefreshToken {
 				delete(m.unsaved, key)
 			}
 			m.unsavedMu.Unlock()
