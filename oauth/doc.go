@@ -62,8 +62,11 @@
 // before any logging or other I/O. A process killed inside it, or an
 // answer lost to a network failure, loses the install: the next refresh
 // fails with [ErrReauthorize] and the user must reconnect the app. A store
-// that refuses the save does not lose it: the process keeps the pair,
-// logs an error, and saves it before its next use.
+// that refuses the save does not lose it: the process keeps the pair, logs
+// an error, and keeps the lock, renewing it, while it tries the save again,
+// so that no other process redeems the spent refresh token. While the store
+// fails, calls go on with the token a process has cached, as long as it
+// works.
 //
 // # Errors
 //
