@@ -43,7 +43,7 @@ func (c *credentials) useRedactor(red *redactor) {
 	var src any = c.ts
 	if c.loc != nil {
 		src = c.loc.src
-		red.keep = recentLocationTokens
+		red.keep, red.perCall = recentLocationTokens, true
 	}
 	if sr, ok := src.(SecretReporter); ok {
 		sr.ReportSecrets(red.rememberSecret)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -165,4 +166,50 @@ func TestLocationSourceErrorsAndSecrets(t *testing.T) {
 	if err == nil || err.Error() != "leadway: token source: oauth: location loc-a must be authorized again" {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// With more locations than the redactor keeps tokens, a call's answer is
+// still redacted of the token that call sent: in its error and its logged
+// body.
+func TestEveryLocationsTokenIsRedactedFromItsAnswer(t *testing.T) {
+	tokens := map[string]string{}
+	for i := range 40 {
+		tokens[fmt.Sprintf("loc-%02d", i)] = fmt.Sprintf("tok-%02d-secret", i)
+	}
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if bytes.Contains(mustRead(r), []byte(`"name":"echo"`)) {
+			reply(400, "application/json", `{"statusCode":400,"message":"bad token `+tok+`"}`)(w, r)
+			return
+		}
+		reply(200, "application/json", createdJSON)(w, r)
+	}))
+	defer echo.Close()
+	var logs bytes.Buffer
+	c, err := leadway.NewFromLocationTokens(newMapSource(tokens), leadway.WithBaseURL(echo.URL), leadway.WithBodyLogging(),
+		leadway.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := minimal()
+	for i := range 40 { // each location once: loc-00's token is the oldest
+		req.LocationId = fmt.Sprintf("loc-%02d", i)
+		if _, err := c.Upsert(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req.LocationId, req.Name = "loc-00", leadway.Ptr("echo")
+	_, err = c.Upsert(context.Background(), req)
+	var apiErr *leadway.APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatalf("err = %v", err)
+	}
+	if all := err.Error() + string(apiErr.Body) + logs.String(); strings.Contains(all, "tok-00-secret") {
+		t.Errorf("loc-00's token shows:\n%s", all)
+	}
+}
+
+func mustRead(r *http.Request) []byte {
+	b, _ := io.ReadAll(r.Body)
+	return b
 }

@@ -2,6 +2,7 @@ package leadway
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -37,6 +38,10 @@ type redactor struct {
 	tokens  []string // newest last
 	keep    int      // how many tokens to keep; recentTokens when 0
 	secrets []string // secrets the token source reported; the first is pinned
+	// perCall says the client has more live tokens than the redactor
+	// keeps (one per location): what shows a call's answer must also know
+	// the token that call sent (see forHeader).
+	perCall bool
 }
 
 // remember adds a token the client is about to send.
@@ -76,6 +81,26 @@ func addRecent(list []string, s string, max, pinned int) []string {
 		list = append(list[:pinned], list[pinned+1:]...)
 	}
 	return append(list, s)
+}
+
+// forHeader returns a redactor that also knows the token of an
+// Authorization value a call sent, for a client whose tokens are per
+// location; r itself otherwise, or when it knows the token already. It
+// allocates only when it must, on the paths that show an answer.
+func (r *redactor) forHeader(auth string) *redactor {
+	if r == nil || !r.perCall {
+		return r
+	}
+	_, tok, ok := strings.Cut(auth, " ")
+	if !ok || tok == "" {
+		return r
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if slices.Contains(r.tokens, tok) {
+		return r
+	}
+	return &redactor{tokens: append(slices.Clone(r.tokens), tok), secrets: slices.Clone(r.secrets), keep: r.keep}
 }
 
 // String returns s with every known token replaced.
