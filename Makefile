@@ -24,8 +24,8 @@ generate:
 generate-check:
 	@GO=$(GO) bash .ci/generate-check.sh
 
-## deps-check: importers of packages leadway and webhook must not compile the generator, kin-openapi, go-redis or cobra
-LEAN_PKGS = . ./webhook
+## deps-check: importers of packages leadway, webhook and oauth must not compile the generator, kin-openapi, go-redis or cobra
+LEAN_PKGS = . ./webhook ./oauth
 deps-check:
 	@for pkg in $(LEAN_PKGS); do \
 		bad="$$($(GO) list -deps $$pkg | grep -E 'oapi-codegen/oapi-codegen|kin-openapi|nethttp-middleware|redis|spf13/cobra' || true)"; \

@@ -103,11 +103,11 @@ func (t *transport) prepare(ctx context.Context, cs *callState, a attempt) (*htt
 		case t.creds.static != nil:
 			h["Authorization"] = t.creds.static
 		default:
-			v, err := t.creds.header(ctx)
+			v, err := t.creds.headerValues(ctx)
 			if err != nil {
 				return r, err
 			}
-			h["Authorization"] = []string{v}
+			h["Authorization"] = v
 		}
 	}
 	if cs.getBody != nil && cs.replay(a) {

@@ -15,6 +15,7 @@ import (
 type credentials struct {
 	ts          oauth2.TokenSource
 	fetchCtx    func(context.Context) (*oauth2.Token, error) // a context-aware source, instead of ts
+	loc         *locationCreds                               // a per-location source, instead of ts
 	refreshable bool                                         // a token source, which may hand out a new token after a 401
 	static      []string                                     // the header value of a static token, built once
 	redact      *redactor
@@ -39,6 +40,14 @@ func (c *credentials) useRedactor(red *redactor) {
 		c.static = []string{"Bearer " + string(st)}
 		red.remember(string(st))
 	}
+	var src any = c.ts
+	if c.loc != nil {
+		src = c.loc.src
+		red.keep, red.perCall = recentLocationTokens, true
+	}
+	if sr, ok := src.(SecretReporter); ok {
+		sr.ReportSecrets(red.rememberSecret)
+	}
 }
 
 // header returns the Authorization value for the next attempt. A token
@@ -48,6 +57,9 @@ func (c *credentials) useRedactor(red *redactor) {
 func (c *credentials) header(ctx context.Context) (string, error) {
 	if c.static != nil {
 		return c.static[0], nil
+	}
+	if c.loc != nil {
+		return c.locationHeader(ctx)
 	}
 	if c.fetchCtx != nil {
 		return c.use(c.fetchCtx(ctx))
@@ -75,6 +87,20 @@ func (c *credentials) header(ctx context.Context) (string, error) {
 	case <-ctx.Done():
 		return "", fmt.Errorf("leadway: waiting for the token source: %w", ctx.Err())
 	}
+}
+
+// headerValues is header as a header's values: for a location source,
+// the shared, capacity-one slice of the location's token, which Set
+// replaces and Add copies, so that no request writes into another's.
+func (c *credentials) headerValues(ctx context.Context) ([]string, error) {
+	if c.loc != nil {
+		return c.locationValues(ctx)
+	}
+	v, err := c.header(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []string{v}, nil
 }
 
 func (c *credentials) fetch() (string, error) {
@@ -119,8 +145,15 @@ func (e *tokenSourceError) refused() (*oauth2.RetrieveError, bool) {
 
 func (e *tokenSourceError) Error() string {
 	re, refused := e.refused()
-	if re == nil {
-		return "leadway: token source: " + strings.TrimPrefix(e.err.Error(), "leadway: ")
+	msg := e.err.Error()
+	// A RetrieveError's own message carries the answer's body; a source
+	// that wrapped it in words of its own is quoted.
+	if re == nil || !strings.Contains(msg, re.Error()) {
+		prefix := "leadway: token source: "
+		if refused {
+			prefix = "leadway: invalid token: token source: "
+		}
+		return prefix + strings.TrimPrefix(msg, "leadway: ")
 	}
 	code := re.ErrorCode
 	if code == "" {

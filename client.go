@@ -191,12 +191,19 @@ func (c *Client) decodeUpsert(resp *http.Response) (*UpsertResult, error) {
 	}
 	status := resp.StatusCode
 	rl := parseRateLimit(resp.Header)
+	// What shows the answer also hides the token this call sent.
+	red := func() *redactor {
+		if resp.Request == nil {
+			return c.redact
+		}
+		return c.redact.forHeader(resp.Request.Header.Get("Authorization"))
+	}
 	if status < 200 || status > 299 {
 		// A redirect http.Client did not follow, or a 1xx.
-		return nil, newAPIError(status, resp.Header, rl, data, 1, c.redact)
+		return nil, newAPIError(status, resp.Header, rl, data, 1, red())
 	}
 	fail := func(err error) (*UpsertResult, error) {
-		return nil, &ResponseError{StatusCode: status, ContentType: resp.Header.Get("Content-Type"), Body: c.redact.Bytes(data), RateLimit: rl, Err: err}
+		return nil, &ResponseError{StatusCode: status, ContentType: resp.Header.Get("Content-Type"), Body: red().Bytes(data), RateLimit: rl, Err: err}
 	}
 	if truncated {
 		return fail(ErrResponseTooLarge)

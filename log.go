@@ -15,14 +15,15 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, cs *callSta
 	if l == nil || !l.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
+	red := t.redact.forHeader(r.Header.Get("Authorization"))
 	attrs := []slog.Attr{
 		slog.String("method", r.Method),
-		slog.String("path", t.redact.String(r.URL.Path)),
+		slog.String("path", red.String(r.URL.Path)),
 		slog.Int("attempt", a.n),
 		slog.Duration("took", took),
 	}
 	if o.err != nil {
-		attrs = append(attrs, slog.String("error", t.redact.String(o.err.Error())), slog.Bool("may_have_been_sent", o.sent))
+		attrs = append(attrs, slog.String("error", red.String(o.err.Error())), slog.Bool("may_have_been_sent", o.sent))
 	} else {
 		rl := o.rl
 		figures := []any{
@@ -39,24 +40,24 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, cs *callSta
 			slog.Int("status", o.resp.StatusCode),
 			slog.Group("ratelimit", figures...))
 		if o.bodyErr != nil {
-			attrs = append(attrs, slog.String("body_error", t.redact.String(o.bodyErr.Error())))
+			attrs = append(attrs, slog.String("body_error", red.String(o.bodyErr.Error())))
 		}
 	}
 	if t.cfg.logBodies {
-		attrs = append(attrs, slog.Any("request_headers", t.redact.Header(r.Header)))
+		attrs = append(attrs, slog.Any("request_headers", red.Header(r.Header)))
 		// The transport's own copy: the request it sent has no GetBody
 		// when only the client may replay it.
 		if cs.getBody != nil {
 			if b, err := cs.getBody(); err == nil {
 				data, _ := io.ReadAll(b)
 				b.Close()
-				attrs = append(attrs, slog.String("request_body", t.redact.String(string(data))))
+				attrs = append(attrs, slog.String("request_body", red.String(string(data))))
 			}
 		}
 		if o.resp != nil {
-			attrs = append(attrs, slog.Any("response_headers", t.redact.Header(o.resp.Header)))
+			attrs = append(attrs, slog.Any("response_headers", red.Header(o.resp.Header)))
 			if body := bodyOf(o.resp); body != nil {
-				attrs = append(attrs, slog.String("response_body", t.redact.String(string(body.data))))
+				attrs = append(attrs, slog.String("response_body", red.String(string(body.data))))
 			}
 		}
 	}

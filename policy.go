@@ -22,6 +22,9 @@ type outcome struct {
 	// bodyErr is a body that dropped midway through a refusal, whose
 	// status already tells the outcome; it is only logged.
 	bodyErr error
+	// auth is the Authorization value sent, so that what shows the answer
+	// can hide its token (see redactor.forHeader).
+	auth string
 }
 
 // status is the answer's status, or 0 without one.

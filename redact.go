@@ -2,16 +2,28 @@ package leadway
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
+
+	"github.com/leadwaycrm/leadway/internal/redact"
 )
 
 // redacted replaces a secret wherever the client shows text.
-const redacted = "REDACTED"
+const redacted = redact.Mask
 
 // recentTokens is how many tokens from a token source the redactor keeps:
 // a server may echo a token that has since been replaced.
 const recentTokens = 4
+
+// recentLocationTokens is how many a per-location token source's client
+// keeps: one per location in use, and their predecessors.
+const recentLocationTokens = 32
+
+// recentSecrets is how many other secrets a token source reported (refresh
+// tokens, a client secret) the redactor keeps. The first is kept for good:
+// a source reports its client secret first.
+const recentSecrets = 16
 
 // credentialHeaders carry credentials by name, whatever their value.
 var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}
@@ -22,8 +34,14 @@ var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie
 // source handed out, and finds them also when a server escaped them for
 // JSON or a URL.
 type redactor struct {
-	mu     sync.RWMutex
-	tokens []string // newest last
+	mu      sync.RWMutex
+	tokens  []string // newest last
+	keep    int      // how many tokens to keep; recentTokens when 0
+	secrets []string // secrets the token source reported; the first is pinned
+	// perCall says the client has more live tokens than the redactor
+	// keeps (one per location): what shows a call's answer must also know
+	// the token that call sent (see forHeader).
+	perCall bool
 }
 
 // remember adds a token the client is about to send.
@@ -33,15 +51,56 @@ func (r *redactor) remember(tok string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, t := range r.tokens {
-		if t == tok {
-			return
+	keep := r.keep
+	if keep == 0 {
+		keep = recentTokens
+	}
+	r.tokens = addRecent(r.tokens, tok, keep, 0)
+}
+
+// rememberSecret adds a secret the client never sends but must never show:
+// a refresh token or a client secret that a token source reported.
+func (r *redactor) rememberSecret(s string) {
+	if s == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = addRecent(r.secrets, s, recentSecrets, 1)
+}
+
+// addRecent appends s to list unless it is there, dropping the oldest entry
+// after the first pinned ones when the list holds max.
+func addRecent(list []string, s string, max, pinned int) []string {
+	for _, t := range list {
+		if t == s {
+			return list
 		}
 	}
-	if len(r.tokens) == recentTokens {
-		r.tokens = append(r.tokens[:0], r.tokens[1:]...)
+	if len(list) == max {
+		list = append(list[:pinned], list[pinned+1:]...)
 	}
-	r.tokens = append(r.tokens, tok)
+	return append(list, s)
+}
+
+// forHeader returns a redactor that also knows the token of an
+// Authorization value a call sent, for a client whose tokens are per
+// location; r itself otherwise, or when it knows the token already. It
+// allocates only when it must, on the paths that show an answer.
+func (r *redactor) forHeader(auth string) *redactor {
+	if r == nil || !r.perCall {
+		return r
+	}
+	_, tok, ok := strings.Cut(auth, " ")
+	if !ok || tok == "" {
+		return r
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if slices.Contains(r.tokens, tok) {
+		return r
+	}
+	return &redactor{tokens: append(slices.Clone(r.tokens), tok), secrets: slices.Clone(r.secrets), keep: r.keep}
 }
 
 // String returns s with every known token replaced.
@@ -53,6 +112,9 @@ func (r *redactor) String(s string) string {
 	defer r.mu.RUnlock()
 	for _, tok := range r.tokens {
 		s = redactToken(s, tok)
+	}
+	for _, sec := range r.secrets {
+		s = redactToken(s, sec)
 	}
 	return s
 }
@@ -97,68 +159,6 @@ func (r *redactor) Header(h http.Header) http.Header {
 	return c
 }
 
-// redactToken replaces tok in s, written as itself or with any of its bytes
-// escaped for JSON (\/, \", \\, \u00XX) or a URL (%XX).
-func redactToken(s, tok string) string {
-	if tok == "" {
-		return s
-	}
-	if !strings.ContainsAny(s, `\%`) {
-		return strings.ReplaceAll(s, tok, redacted)
-	}
-	var b strings.Builder
-	last := 0
-	for i := 0; i < len(s); {
-		if end := matchEscaped(s, i, tok); end > 0 {
-			b.WriteString(s[last:i])
-			b.WriteString(redacted)
-			i, last = end, end
-			continue
-		}
-		i++
-	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
-
-// matchEscaped returns where tok ends when it starts at s[i], or -1.
-func matchEscaped(s string, i int, tok string) int {
-	for j := 0; j < len(tok); j++ {
-		c := tok[j]
-		switch {
-		case i < len(s) && s[i] == c:
-			i++
-		case i+1 < len(s) && s[i] == '\\' && s[i+1] == c && (c == '/' || c == '"' || c == '\\'):
-			i += 2
-		case i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' && hexValue(s[i+2:i+6]) == int(c):
-			i += 6
-		case i+3 <= len(s) && s[i] == '%' && hexValue(s[i+1:i+3]) == int(c):
-			i += 3
-		default:
-			return -1
-		}
-	}
-	return i
-}
-
-// hexValue parses hex digits, or returns -1.
-func hexValue(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case '0' <= c && c <= '9':
-			n = n<<4 | int(c-'0')
-		case 'a' <= c && c <= 'f':
-			n = n<<4 | int(c-'a'+10)
-		case 'A' <= c && c <= 'F':
-			n = n<<4 | int(c-'A'+10)
-		default:
-			return -1
-		}
-	}
-	return n
-}
+// redactToken replaces tok in s, written as itself or escaped for JSON or a
+// URL.
+func redactToken(s, tok string) string { return redact.Secret(s, tok) }

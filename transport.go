@@ -84,6 +84,7 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, t.stopBefore(cs, a, err)
 		}
+		o.auth = sent.Header.Get("Authorization")
 		if o.resp != nil && cs.sameHost && t.cfg.limiter != nil {
 			// Figures from a host a redirect led to are not the API's.
 			t.cfg.limiter.Observe(cs.info.key, o.rl)
@@ -102,6 +103,7 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, &UnknownOutcomeError{Err: t.failure(o, a.n)}
 		case actRefresh:
 			cs.policy.refreshed = true
+			t.creds.refused(ctx, sent.Header.Get("Authorization"))
 			h, err := t.creds.header(ctx)
 			if err != nil || h == sent.Header.Get("Authorization") {
 				return nil, t.failure(o, a.n)
@@ -201,7 +203,7 @@ func (t *transport) failure(o outcome, n int) error {
 	if b := bodyOf(o.resp); b != nil {
 		body = b.data
 	}
-	return statusError(o, body, n, t.redact, time.Now())
+	return statusError(o, body, n, t.redact.forHeader(o.auth), time.Now())
 }
 
 // canceled is the error for an attempt the caller's context ended. It is an

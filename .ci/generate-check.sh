@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 GO="${GO:-go}"
-dirs=(gen leadwaytest/internal/fakeapi)
+dirs=(gen leadwaytest/internal/fakeapi leadwaytest/internal/fakeoauth) # fakeoauth: from api/oauth.yaml
 
 before="$(mktemp -d)"
 trap 'rm -rf "$before"' EXIT

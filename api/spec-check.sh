@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks api/openapi.yaml as a contract for clients in any language:
+# Checks api/openapi.yaml (and api/oauth.yaml, linted and typed the same
+# way) as a contract for clients in any language:
 #   1. Redocly lint (recommended ruleset) and Spectral lint (spectral:oas):
 #      no errors and no warnings from either;
 #   2. TypeScript types generated with openapi-typescript, and ts/usage.ts
@@ -85,6 +86,22 @@ LEADWAY_BASE_URL="$url" LEADWAY_TOKEN=spec-check-token node --test ts/build/
 cleanup
 fake_pid=""
 trap - EXIT
+
+step "oauth.yaml: redocly lint, spectral lint, openapi-typescript and tsc"
+# The OAuth endpoints' contract, for clients in any language: the same
+# checks as openapi.yaml's, and ts/oauth-usage.ts type-checked against it.
+oauth_lint=("$bin/redocly" lint --config redocly.yaml --lint-config=error oauth.yaml)
+"${oauth_lint[@]}"
+"${oauth_lint[@]}" --format=json 2>/dev/null | node -e '
+  let s = ""; process.stdin.on("data", d => s += d).on("end", () => {
+    const t = JSON.parse(s).totals;
+    console.log(`lint: ${t.errors} errors, ${t.warnings} warnings, ${t.ignored} ignored`);
+    if (t.errors + t.warnings + t.ignored > 0) process.exit(1);
+  });'
+"$bin/spectral" lint --ruleset .spectral.yaml --fail-severity=hint oauth.yaml
+"$bin/openapi-typescript" oauth.yaml --output ts/oauth-schema.d.ts
+"$bin/tsc" --noEmit -p ts/tsconfig.oauth.json
+echo "tsc: ts/oauth-usage.ts type-checks against the generated types"
 
 step "breaking-change gate: released/openapi.yaml -> openapi.yaml"
 cd "$api/specgate"

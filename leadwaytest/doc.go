@@ -75,6 +75,34 @@
 // The fake accepts exactly one token, [Server.Token]: a random one unless
 // [WithToken] sets it.
 //
+// # OAuth
+//
+// [WithOAuth] turns the fake into a Marketplace app's OAuth server too, as
+// api/oauth.yaml describes it, and checks every OAuth request against that
+// document. GET /oauth/chooselocation approves the install of
+// [WithApprovedInstall] at once and redirects to redirect_uri with a code
+// and the state; [Server.AuthorizationCode] hands out a code directly.
+// POST /oauth/token takes the form fields HighLevel's SDKs send (client_id,
+// client_secret, grant_type authorization_code or refresh_token, code or
+// refresh_token, and optionally user_type and redirect_uri) and answers
+// HighLevel's token fields. POST /oauth/locationToken mints a location
+// token (form fields companyId and locationId) for a Company access token
+// sent as Bearer with the Version header. Access tokens live
+// [WithTokenLifetime]. Refusals use the OAuth error shape:
+// 400 invalid_grant for a code or refresh token that is unknown, expired,
+// revoked or used already, 401 invalid_client, 400 invalid_request naming
+// the field at fault.
+//
+// Refresh tokens are strictly single use: redeeming one twice, or a code
+// twice, revokes the whole install, every access and refresh token of it,
+// and counts in [OAuthStats].Reuses. Old access tokens stay valid until
+// they expire. With OAuth on, an upsert needs a live access token issued
+// for its locationId (a Location install's, or one minted for it), with the
+// opportunities.write scope; anything else, [Server.Token] included, gets
+// 401 with the vendor's shape. [Server.FailNextTokenRequests] and
+// [Server.FailTokenRequestsFor] fail the token endpoints; [Server.FailNext]
+// leaves them alone.
+//
 // # Rate limits
 //
 // Each location (the body's locationId; "" when the body has none) has two

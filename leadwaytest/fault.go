@@ -47,7 +47,8 @@ type pendingFault struct {
 
 // FailNext makes the next n requests fail as f says, after any faults
 // queued before. Faults apply to requests in the order they arrive,
-// whatever their path or location.
+// whatever their path or location; the OAuth endpoints of [WithOAuth] have
+// faults of their own ([Server.FailNextTokenRequests]).
 func (s *Server) FailNext(n int, f Fault) {
 	if n <= 0 {
 		return

@@ -36,6 +36,7 @@ type config struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	webhook  webhookConfig
+	oauth    oauthConfig // set by WithOAuth, WithTokenLifetime and WithApprovedInstall
 }
 
 func defaultConfig() config {
@@ -45,6 +46,7 @@ func defaultConfig() config {
 		interval: DefaultRateInterval,
 		daily:    DefaultDailyLimit,
 		now:      time.Now,
+		oauth:    oauthConfig{lifetime: DefaultTokenLifetime, approve: Install{UserType: "Location", LocationID: "loc-1", CompanyID: "company-1"}},
 	}
 }
 

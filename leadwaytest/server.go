@@ -34,6 +34,7 @@ type Server struct {
 	cfg       config
 	http      *httptest.Server
 	api       http.Handler // validation, then the generated server
+	oauth     *oauthServer // the OAuth endpoints, with WithOAuth
 	done      chan struct{}
 	closeOnce sync.Once
 	hooks     *sender // nil without WithWebhook
@@ -81,6 +82,11 @@ func Start(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.api = api
+	if cfg.oauth.clientID != "" {
+		if s.oauth, err = newOAuthServer(cfg.oauth, cfg.now); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return nil, fmt.Errorf("leadwaytest: %w", err)
@@ -132,10 +138,17 @@ type quotaKey struct{}
 // budget, applies a queued fault, and otherwise hands it to the validating
 // API handler.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.oauth != nil && isOAuthPath(r.URL.Path) {
+		s.serveOAuth(w, r)
+		return
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	body, err := io.ReadAll(http.MaxBytesReader(sw, r.Body, maxBodyBytes))
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	location := locationOf(body)
+	if s.oauth != nil {
+		r = r.WithContext(context.WithValue(r.Context(), locationKey{}, location))
+	}
 
 	s.mu.Lock()
 	s.recorded.add(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})

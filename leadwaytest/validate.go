@@ -88,6 +88,10 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return errMissingToken
 	}
+	if s.oauth != nil {
+		location, _ := in.RequestValidationInput.Request.Context().Value(locationKey{}).(string)
+		return s.oauth.authorizeUpsert(token, location)
+	}
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.Token)) != 1 {
 		return errInvalidToken
 	}
@@ -116,6 +120,12 @@ func refuse(_ context.Context, err error, w http.ResponseWriter, r *http.Request
 			unauthorized = "Invalid token"
 			if slices.ContainsFunc(sec.Errors, func(e error) bool { return errors.Is(e, errMissingToken) }) {
 				unauthorized = "Missing Bearer token"
+			}
+			for _, e := range sec.Errors {
+				var refusal tokenRefusal
+				if errors.As(e, &refusal) {
+					unauthorized = string(refusal)
+				}
 			}
 		case errors.As(e, &req) && req.Parameter != nil:
 			malformed = append(malformed, parameterMessage(req))

@@ -39,6 +39,9 @@ func exitCode(err error) int {
 		unusable *leadway.ResponseError
 		api      *leadway.APIError
 	)
+	if code, ok := oauthExitCode(err); ok {
+		return code
+	}
 	switch {
 	case err == nil:
 		return exitOK

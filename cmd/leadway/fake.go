@@ -16,7 +16,17 @@ const fakeLong = `Runs a fake Leadway API on this machine until interrupted (Ctr
 SIGTERM). It serves POST /opportunities/upsert with the contract's checks,
 keeps opportunities in memory, and logs each request to stderr. It prints
 its URL and the token it accepts; point leadway upsert, curl or your own
-code at it.`
+code at it.
+
+With --oauth-client-id and --oauth-client-secret it is also the OAuth
+server of that app (api/oauth.yaml): GET /oauth/chooselocation approves at
+once and redirects with a code, POST /oauth/token redeems codes and refresh
+tokens (a refresh token redeemed twice revokes its install), and
+POST /oauth/locationToken mints location tokens for an agency install.
+Upserts then need an access token issued for their location, as leadway
+auth login and leadway upsert --store get them. What the authorization
+approves: a Location install of --oauth-location, or with --oauth-company an
+agency install approving every --oauth-location.`
 
 // fakeFlags holds the fake command's flags.
 type fakeFlags struct {
@@ -27,6 +37,7 @@ type fakeFlags struct {
 	window       string
 	quiet        bool
 	webhooks     webhookFlags
+	oauth        fakeOAuthFlags
 }
 
 func newFakeCmd(e env) *cobra.Command {
@@ -49,6 +60,7 @@ func newFakeCmd(e env) *cobra.Command {
 	fs.StringVar(&f.window, "window", "fixed", "how the rate window counts: `fixed` or sliding")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not log requests")
 	f.webhooks.add(fs)
+	f.oauth.add(fs)
 	return cmd
 }
 
@@ -74,6 +86,11 @@ func runFake(ctx context.Context, f *fakeFlags, e env) int {
 	if !f.quiet {
 		opts = append(opts, leadwaytest.WithLogger(slog.New(slog.NewTextHandler(e.stderr, nil))))
 	}
+	oauthOpts, err := f.oauth.options()
+	if err != nil {
+		return fail(e, err)
+	}
+	opts = append(opts, oauthOpts...)
 	srv, err := leadwaytest.Start(opts...)
 	var listenErr *net.OpError
 	switch {
@@ -83,7 +100,10 @@ func runFake(ctx context.Context, f *fakeFlags, e env) int {
 	case err != nil:
 		return fail(e, usageErrorf("fake: %v (see leadway fake --help)", err))
 	}
-	fmt.Fprintf(e.stdout, `Fake Leadway API listening on %[1]s
+	if f.oauth.on() {
+		f.oauth.banner(e, srv.URL)
+	} else {
+		fmt.Fprintf(e.stdout, `Fake Leadway API listening on %[1]s
 Token: %[2]s
 
 Try it:
@@ -92,6 +112,7 @@ Try it:
 
 Stop it with Ctrl-C.
 `, srv.URL, srv.Token)
+	}
 	f.webhooks.printStart(e)
 
 	<-ctx.Done()
@@ -100,5 +121,10 @@ Stop it with Ctrl-C.
 	fmt.Fprintf(e.stdout, "Stopped after %d requests (%d created, %d updated, %d refused, %d rate limited).\n",
 		st.Requests, st.Created, st.Updated, st.Rejected, st.RateLimited)
 	f.webhooks.printStop(e, srv)
+	if f.oauth.on() {
+		oa := srv.OAuthStats()
+		fmt.Fprintf(e.stdout, "OAuth: %d codes exchanged, %d refreshes, %d reuses detected, %d location tokens minted.\n",
+			oa.Exchanges, oa.Refreshes, oa.Reuses, oa.LocationTokens)
+	}
 	return exitOK
 }

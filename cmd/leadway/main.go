@@ -127,6 +127,7 @@ func newRootCmd(e env) *cobra.Command {
 		newFakeCmd(e),
 		newWebhookCmd(e),
 		newDemoCmd(e, g),
+		newAuthCmd(e, g),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
@@ -150,6 +151,13 @@ Environment:
                      history and process lists.
   LEADWAY_BASE_URL   the API's base URL (default https://services.leadconnectorhq.com);
                      --base-url overrides it.
+  LEADWAY_CLIENT_ID, LEADWAY_CLIENT_SECRET
+                     a Marketplace app's credentials, for leadway auth and --store;
+                     the secret is only read from here.
+  LEADWAY_STORE      where OAuth installs are kept (see leadway auth); --store
+                     overrides it.
+  LEADWAY_AUTH_URL   the authorization page (default the Marketplace's).
+  BROWSER            the command leadway auth login opens the authorization URL with.
 
 Exit codes:
   0  success
@@ -157,7 +165,8 @@ Exit codes:
   2  usage or validation: bad flags, bad JSON input, LEADWAY_TOKEN missing, or a
      request the contract forbids (nothing was sent)
   3  the API refused the request with a 4xx status other than 429; for import:
-     some rows failed (see the failed file)
+     some rows failed (see the failed file); for OAuth: the install must be
+     authorized again, or the authorization or app credentials were refused
   4  rate limited (429): the burst window or the daily budget is used up; for
      import: a location's daily budget ran out and its rows wait for a rerun
   5  network or server trouble: a 5xx, a timeout, a dropped connection or an

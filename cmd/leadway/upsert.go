@@ -46,6 +46,7 @@ type upsertFlags struct {
 
 	data       string
 	baseURL    string
+	store      string
 	dryRun     bool
 	maxRetries int
 	timeout    time.Duration
@@ -90,6 +91,7 @@ func newUpsertCmd(e env, g *globalFlags) *cobra.Command {
 	fs.StringVar(&f.action, "followers-action", "", "`action` for the --follower IDs: add (the default) or remove")
 	fs.BoolVar(&f.removeAllFollowers, "remove-all-followers", false, "remove every follower first")
 	addSharedLimiterFlags(fs)
+	addStoreFlag(fs, &f.store, "take the token from the OAuth installs kept here (see leadway auth), by --location-id")
 	return cmd
 }
 
@@ -117,18 +119,23 @@ func runUpsert(ctx context.Context, f *upsertFlags, g *globalFlags, e env) int {
 	if f.dryRun {
 		return dryRun(ctx, e, token, req, opts)
 	}
-	if token == "" {
-		return fail(e, usageErrorf("LEADWAY_TOKEN is not set: export the API token there (it is never taken from a flag)"))
+	useStore, err := f.usesStore(e, token)
+	if err != nil {
+		return fail(e, err)
+	}
+	if token == "" && !useStore {
+		return fail(e, usageErrorf("LEADWAY_TOKEN is not set: export the API token there (it is never taken from a flag), or use installs with --store"))
 	}
 	shared, release, err := sharedLimiterOptions(f.cmd)
 	if err != nil {
 		return fail(e, err)
 	}
 	defer release()
-	client, err := leadway.New(token, append(opts, shared...)...)
+	client, closeStore, err := f.client(e, g, token, useStore, append(opts, shared...))
 	if err != nil {
-		return fail(e, asUsage(err))
+		return fail(e, err)
 	}
+	defer closeStore()
 	if f.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
@@ -136,7 +143,7 @@ func runUpsert(ctx context.Context, f *upsertFlags, g *globalFlags, e env) int {
 	}
 	res, err := client.Upsert(ctx, req)
 	if err != nil {
-		return fail(e, err)
+		return fail(e, withLoginHint(err))
 	}
 	// The answer exactly as the server sent it, fields the contract does
 	// not describe included.
