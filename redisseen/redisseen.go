@@ -11,9 +11,11 @@
 // # Keys
 //
 // Each delivery has one key, <prefix><webhookId>: the string
-// "claim:<owner>" while one replica's function runs for it, then "done".
-// Every key expires on its own, after the handler's max age plus skew from
-// the claim, so the store holds only the deliveries of that window. Claim,
+// "claim:<owner>" while one replica's function runs for it, then "done";
+// or "await" after a failed attempt, until its redelivery claims it. Every
+// key expires on its own: a claim or a done id after the handler's max age
+// plus skew, an awaited id at the redelivery horizon, so the store holds
+// only the deliveries of that window. Claim,
 // done and release are each one Lua script, run atomically: of any number
 // of concurrent claims of an id, across replicas, exactly one wins, and a
 // release deletes only the releasing attempt's own claim.
@@ -115,9 +117,18 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 
 // Claim implements [webhook.SeenStore].
 func (s *Store) Claim(ctx context.Context, id, owner string, ttl time.Duration) (webhook.Claim, error) {
+	return s.claim(ctx, id, owner, ttl, "0")
+}
+
+// ClaimRedelivery implements [webhook.SeenStore].
+func (s *Store) ClaimRedelivery(ctx context.Context, id, owner string, ttl time.Duration) (webhook.Claim, error) {
+	return s.claim(ctx, id, owner, ttl, "1")
+}
+
+func (s *Store) claim(ctx context.Context, id, owner string, ttl time.Duration, late string) (webhook.Claim, error) {
 	var n int64
 	err := s.call(ctx, func(ctx context.Context) (err error) {
-		n, err = claimScript.Run(ctx, s.rdb, []string{s.cfg.prefix + id}, owner, millis(ttl)).Int64()
+		n, err = claimScript.Run(ctx, s.rdb, []string{s.cfg.prefix + id}, owner, millis(ttl), late).Int64()
 		return err
 	})
 	if err != nil {
@@ -130,6 +141,8 @@ func (s *Store) Claim(ctx context.Context, id, owner string, ttl time.Duration) 
 		return webhook.AlreadySeen, nil
 	case 3:
 		return webhook.InProgress, nil
+	case 4:
+		return webhook.NotAwaited, nil
 	}
 	return 0, fmt.Errorf("redisseen: claim script answered %d", n)
 }
@@ -142,9 +155,13 @@ func (s *Store) Done(ctx context.Context, id string, ttl time.Duration) error {
 }
 
 // Release implements [webhook.SeenStore].
-func (s *Store) Release(ctx context.Context, id, owner string) error {
+func (s *Store) Release(ctx context.Context, id, owner string, wait time.Duration) error {
+	w := "0"
+	if wait > 0 {
+		w = millis(wait)
+	}
 	return s.call(ctx, func(ctx context.Context) error {
-		return releaseScript.Run(ctx, s.rdb, []string{s.cfg.prefix + id}, owner).Err()
+		return releaseScript.Run(ctx, s.rdb, []string{s.cfg.prefix + id}, owner, w).Err()
 	})
 }
 

@@ -53,7 +53,7 @@ func TestKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKey(t, rdb, prefix+"wh-2", "done", time.Minute)
-	if err := s.Release(ctx, "wh-1", "owner-a"); err != nil {
+	if err := s.Release(ctx, "wh-1", "owner-a", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	wantKey(t, rdb, prefix+"wh-1", "done", ttl) // a release never undoes done
@@ -61,11 +61,30 @@ func TestKeys(t *testing.T) {
 	if c, err := s.Claim(ctx, "wh-3", "owner-b", ttl); err != nil || c != webhook.Claimed {
 		t.Fatalf("Claim = %v, %v", c, err)
 	}
-	if err := s.Release(ctx, "wh-3", "owner-b"); err != nil {
+	if err := s.Release(ctx, "wh-3", "owner-b", 0); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := rdb.Exists(ctx, prefix+"wh-3").Result(); err != nil || n != 0 {
-		t.Errorf("a released claim is still there: %d, %v", n, err)
+		t.Errorf("a claim released without a wait is still there: %d, %v", n, err)
+	}
+
+	// A failed attempt's id is awaited for the wait, then taken again.
+	if c, err := s.Claim(ctx, "wh-4", "owner-c", ttl); err != nil || c != webhook.Claimed {
+		t.Fatalf("Claim = %v, %v", c, err)
+	}
+	if err := s.Release(ctx, "wh-4", "owner-c", 80*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	wantKey(t, rdb, prefix+"wh-4", "await", 80*time.Minute)
+	if c, err := s.ClaimRedelivery(ctx, "wh-4", "owner-d", ttl); err != nil || c != webhook.Claimed {
+		t.Fatalf("ClaimRedelivery = %v, %v", c, err)
+	}
+	wantKey(t, rdb, prefix+"wh-4", "claim:owner-d", ttl)
+	if c, err := s.ClaimRedelivery(ctx, "wh-5", "owner-d", ttl); err != nil || c != webhook.NotAwaited {
+		t.Fatalf("ClaimRedelivery of an unknown id = %v, %v", c, err)
+	}
+	if n, err := rdb.Exists(ctx, prefix+"wh-5").Result(); err != nil || n != 0 {
+		t.Errorf("a refused late claim wrote a key: %d, %v", n, err)
 	}
 }
 

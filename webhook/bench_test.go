@@ -109,11 +109,14 @@ type seenFunc func() webhook.SeenStore
 func (f seenFunc) Claim(ctx context.Context, id, owner string, ttl time.Duration) (webhook.Claim, error) {
 	return f().Claim(ctx, id, owner, ttl)
 }
+func (f seenFunc) ClaimRedelivery(ctx context.Context, id, owner string, ttl time.Duration) (webhook.Claim, error) {
+	return f().ClaimRedelivery(ctx, id, owner, ttl)
+}
 func (f seenFunc) Done(ctx context.Context, id string, ttl time.Duration) error {
 	return f().Done(ctx, id, ttl)
 }
-func (f seenFunc) Release(ctx context.Context, id, owner string) error {
-	return f().Release(ctx, id, owner)
+func (f seenFunc) Release(ctx context.Context, id, owner string, wait time.Duration) error {
+	return f().Release(ctx, id, owner, wait)
 }
 
 // BenchmarkMemoryStore: a claim and a done in a store that holds n live

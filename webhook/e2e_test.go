@@ -21,6 +21,10 @@ type app struct {
 	mu     sync.Mutex
 	events []webhook.Event
 	fails  int // how many calls fail before they succeed
+	// failAge is how far the app's clock jumps at each failure: the fake
+	// redelivers at once, and the handler sees HighLevel's schedule.
+	failAge time.Duration
+	skew    time.Duration
 }
 
 func startApp(t *testing.T) *app {
@@ -31,16 +35,23 @@ func startApp(t *testing.T) *app {
 		a.events = append(a.events, *e)
 		if a.fails > 0 {
 			a.fails--
+			a.skew += a.failAge
 			return errors.New("database briefly down")
 		}
 		return nil
-	}, webhook.WithPublicKey(leadwaytest.WebhookPublicKey()))
+	}, webhook.WithPublicKey(leadwaytest.WebhookPublicKey()), webhook.WithClock(a.now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.Server = httptest.NewServer(h)
 	t.Cleanup(a.Close)
 	return a
+}
+
+func (a *app) now() time.Time {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return time.Now().Add(a.skew)
 }
 
 func (a *app) received() []webhook.Event {
@@ -130,8 +141,15 @@ func TestEndToEnd(t *testing.T) {
 // answers 429, the fake delivers the same event again, and this time it is
 // processed. Nothing is lost.
 func TestEndToEndRedelivery(t *testing.T) {
+	t.Run("at once", func(t *testing.T) { testRedelivery(t, 0) })
+	// HighLevel's redeliveries come 10 minutes apart with the first
+	// timestamp, past the max age: the handler awaits the failed id.
+	t.Run("10 minutes late", func(t *testing.T) { testRedelivery(t, 10*time.Minute) })
+}
+
+func testRedelivery(t *testing.T, late time.Duration) {
 	a := startApp(t)
-	a.fails = 1
+	a.fails, a.failAge = 1, late
 	srv := leadwaytest.NewServer(leadwaytest.WithWebhook(a.URL), leadwaytest.WithWebhookRetry(10*time.Millisecond, 6))
 	defer srv.Close()
 	client, err := srv.Client()

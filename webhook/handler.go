@@ -25,15 +25,17 @@ import (
 //     ([WithPublicKey]; 401 when none verifies);
 //   - decodes the event ([Decode]; 400 for a body that is not an event);
 //   - refuses a timestamp older than the max age or ahead of the clock by
-//     more than the skew ([WithMaxAge], [WithMaxSkew]; 401);
+//     more than the skew ([WithMaxAge], [WithMaxSkew]; 401), except for
+//     the redelivery of an event answered 429, which keeps its first
+//     timestamp and is accepted until the horizon ([WithRedeliveryHorizon]);
 //   - claims the webhookId in the seen store ([WithSeen]): a duplicate of a
 //     processed delivery is answered 200 without calling fn, and a copy
 //     that arrives while fn runs for another is answered 429;
 //   - calls fn: 200 when it returns nil, and the id counts as seen; 429
-//     when it fails or panics, and the id is released, so that HighLevel's
-//     redelivery runs fn again. 429 is the one answer HighLevel delivers
-//     again after; it drops an event answered 5xx for good, so the handler
-//     never answers 5xx.
+//     when it fails or panics, and the id is released and awaited, so that
+//     HighLevel's redelivery runs fn again. 429 is the one answer HighLevel
+//     delivers again after; it drops an event answered 5xx for good, so the
+//     handler never answers 5xx.
 //
 // Other methods are answered 405. Answers are short plain text naming the
 // kind of refusal, never echoing the body or fn's error; [WithErrorFunc]
@@ -110,27 +112,41 @@ func (h *handler) handle(w http.ResponseWriter, r *http.Request) (int, string, e
 	if err != nil {
 		return http.StatusBadRequest, "", err
 	}
-	if err := h.checkTime(ev.Timestamp); err != nil {
+	late, err := h.checkTime(ev.Timestamp)
+	if err != nil {
 		return http.StatusUnauthorized, ev.WebhookID, err
 	}
-	status, err := h.process(r.Context(), ev)
+	status, err := h.process(r.Context(), ev, late)
 	return status, ev.WebhookID, err
 }
 
-// checkTime refuses a timestamp outside [now-maxAge, now+maxSkew].
-func (h *handler) checkTime(ts time.Time) error {
+// checkTime refuses a timestamp ahead of the clock by more than the skew,
+// or older than the redelivery horizon. It reports as late a timestamp
+// older than the max age but within the horizon: that delivery passes
+// only as the redelivery of an event answered 429 (see process).
+func (h *handler) checkTime(ts time.Time) (late bool, err error) {
 	now := h.cfg.now()
-	if age := now.Sub(ts); age > h.cfg.maxAge || -age > h.cfg.maxSkew {
-		return &StaleError{Timestamp: ts, Now: now, MaxAge: h.cfg.maxAge, MaxSkew: h.cfg.maxSkew}
+	age := now.Sub(ts)
+	if -age > h.cfg.maxSkew || age > max(h.cfg.maxAge, h.cfg.horizon) {
+		return false, h.stale(ts, now)
 	}
-	return nil
+	return age > h.cfg.maxAge, nil
+}
+
+func (h *handler) stale(ts, now time.Time) *StaleError {
+	return &StaleError{Timestamp: ts, Now: now, MaxAge: h.cfg.maxAge, MaxSkew: h.cfg.maxSkew}
 }
 
 // process runs fn once per webhookId: claim, run, then done or release.
-func (h *handler) process(ctx context.Context, ev *Event) (int, error) {
+// A late delivery may claim only an id that a failed attempt released.
+func (h *handler) process(ctx context.Context, ev *Event, late bool) (int, error) {
 	owner := h.ownerPrefix + strconv.FormatUint(h.owners.Add(1), 10)
 	ttl := h.cfg.maxAge + h.cfg.maxSkew
-	claim, err := h.cfg.seen.Claim(ctx, ev.WebhookID, owner, ttl)
+	claimFn := h.cfg.seen.Claim
+	if late {
+		claimFn = h.cfg.seen.ClaimRedelivery
+	}
+	claim, err := claimFn(ctx, ev.WebhookID, owner, ttl)
 	switch {
 	case err != nil:
 		return http.StatusTooManyRequests, &StoreError{Op: "claim", Err: err}
@@ -138,6 +154,8 @@ func (h *handler) process(ctx context.Context, ev *Event) (int, error) {
 		return http.StatusOK, nil
 	case claim == InProgress:
 		return http.StatusTooManyRequests, ErrInProgress
+	case claim == NotAwaited && late:
+		return http.StatusUnauthorized, h.stale(ev.Timestamp, h.cfg.now())
 	case claim != Claimed:
 		return http.StatusTooManyRequests, &StoreError{Op: "claim", Err: fmt.Errorf("unknown answer %d", claim)}
 	}
@@ -145,7 +163,10 @@ func (h *handler) process(ctx context.Context, ev *Event) (int, error) {
 	ctx = context.WithoutCancel(ctx)
 	if herr := h.run(ctx, ev); herr != nil {
 		var err error = herr
-		if rerr := h.cfg.seen.Release(ctx, ev.WebhookID, owner); rerr != nil {
+		// The redeliveries keep the first timestamp: await them until the
+		// horizon, counted from it.
+		wait := ev.Timestamp.Add(h.cfg.horizon).Sub(h.cfg.now())
+		if rerr := h.cfg.seen.Release(ctx, ev.WebhookID, owner, wait); rerr != nil {
 			err = errors.Join(herr, &StoreError{Op: "release", Err: rerr})
 		}
 		if herr.Panic == http.ErrAbortHandler {

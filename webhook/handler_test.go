@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,6 +245,63 @@ func TestHandlerFailureAsksAgain(t *testing.T) {
 				t.Errorf("function ran %d times, want 2 (the failure, then the redelivery)", rec.calls())
 			}
 		})
+	}
+}
+
+// TestHandlerLateRedelivery: HighLevel redelivers an event answered 429 up
+// to 6 times, 10 minutes apart plus a jitter, with its first timestamp. The
+// handler accepts those late copies of an id it answered 429, until the
+// horizon, and refuses any other delivery older than the max age.
+func TestHandlerLateRedelivery(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		clock = now
+	)
+	at := func(d time.Duration) {
+		mu.Lock()
+		clock = now.Add(d)
+		mu.Unlock()
+	}
+	down := errors.New("database unavailable")
+	rec := &recorder{fail: func(*webhook.Event) error { return down }}
+	h := newHandler(t, rec, webhook.WithClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}))
+	body := eventBody(t, "OpportunityStageUpdate", "wh-1", now)
+	for i := range 6 { // the first delivery and five redeliveries fail
+		at(time.Duration(i)*(10*time.Minute) + time.Duration(i)*17*time.Second)
+		wantAnswer(t, signed(h, body), 429, "not processed; deliver it again later\n")
+	}
+	rec.mu.Lock()
+	rec.fail = nil
+	rec.mu.Unlock()
+	at(61 * time.Minute) // the sixth redelivery
+	wantAnswer(t, signed(h, body), 200, "ok\n")
+	at(62 * time.Minute) // a copy of it
+	wantAnswer(t, signed(h, body), 200, "ok\n")
+	if rec.calls() != 7 {
+		t.Errorf("function ran %d times, want 7", rec.calls())
+	}
+
+	// A body never answered 429, as old: a replay, refused.
+	at(10 * time.Minute)
+	wantAnswer(t, signed(h, eventBody(t, "OpportunityStageUpdate", "wh-2", now)), 401, "timestamp outside the accepted window\n")
+	if d := rec.lastError(); d == nil || d.WebhookID != "wh-2" || !as[*webhook.StaleError](d) {
+		t.Errorf("WithErrorFunc got %v", d)
+	}
+	// A failed id is awaited only until the horizon.
+	at(0)
+	rec.mu.Lock()
+	rec.fail = func(*webhook.Event) error { return down }
+	rec.mu.Unlock()
+	late := eventBody(t, "OpportunityStageUpdate", "wh-3", now)
+	wantAnswer(t, signed(h, late), 429, "not processed; deliver it again later\n")
+	at(webhook.DefaultRedeliveryHorizon + time.Second)
+	wantAnswer(t, signed(h, late), 401, "timestamp outside the accepted window\n")
+	if rec.calls() != 8 {
+		t.Errorf("function ran %d times, want 8", rec.calls())
 	}
 }
 

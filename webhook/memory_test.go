@@ -53,13 +53,57 @@ func TestMemoryStoreStaysBounded(t *testing.T) {
 		if err != nil || c != Claimed {
 			t.Fatalf("Claim %d = %v, %v", i, c, err)
 		}
-		if err := m.Release(ctx, id, "o"); err != nil {
+		wait := time.Duration(0)
+		if i%2 == 0 {
+			wait = time.Hour // awaited, then claimed again by its redelivery
+		}
+		if err := m.Release(ctx, id, "o", wait); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(m.entries) != 0 || len(m.queue) > 2*100+64 || cap(m.queue) > 4*(2*100+64) {
-		t.Errorf("after churn: %d entries, queue len %d cap %d", len(m.entries), len(m.queue), cap(m.queue))
+	if len(m.entries) > 10 || len(m.expiries) > 2*10+64 || cap(m.expiries) > 4*(2*10+64) {
+		t.Errorf("after churn: %d entries, heap len %d cap %d", len(m.entries), len(m.expiries), cap(m.expiries))
 	}
+}
+
+// TestMemoryStoreAwaitsForTheWait: a released id is awaited by a late
+// redelivery for the wait given, then forgotten; its wait, longer than the
+// claims' ttl, neither keeps shorter entries alive nor is cut by them.
+func TestMemoryStoreAwaitsForTheWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		m := NewMemoryStore(10)
+		late := func(id string, want Claim) {
+			t.Helper()
+			got, err := m.ClaimRedelivery(ctx, id, "o", time.Minute)
+			if err != nil || got != want {
+				t.Fatalf("ClaimRedelivery(%s) = %v, %v; want %v", id, got, err, want)
+			}
+		}
+		if c, err := m.Claim(ctx, "a", "o", time.Minute); err != nil || c != Claimed {
+			t.Fatalf("Claim(a) = %v, %v", c, err)
+		}
+		if err := m.Release(ctx, "a", "o", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Done(ctx, "b", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Minute)
+		if n := m.Len(); n != 1 {
+			t.Errorf("after b's minute: Len = %d, want 1 (a awaited)", n)
+		}
+		time.Sleep(57 * time.Minute) // a has a minute left
+		late("a", Claimed)
+		if err := m.Release(ctx, "a", "o", time.Minute); err != nil { // failed again
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		late("a", NotAwaited)
+		if n := m.Len(); n != 0 {
+			t.Errorf("after every wait: Len = %d, want 0", n)
+		}
+	})
 }
 
 // TestMemoryStoreExpiresFromTheFront: a store at its limit of done ids,

@@ -21,12 +21,19 @@ const (
 	// well under 1 KiB; the cap leaves room for the larger types HighLevel
 	// sends.
 	DefaultMaxBodyBytes = 1 << 20
+	// DefaultRedeliveryHorizon is how long after its timestamp the
+	// redelivery of an event answered 429 is accepted. HighLevel delivers
+	// it again up to 6 times, 10 minutes apart plus a jitter, all with the
+	// first body and timestamp: the last comes some 60 to 70 minutes after
+	// the first. The horizon leaves room for that jitter and for queues.
+	DefaultRedeliveryHorizon = 90 * time.Minute
 )
 
 // Bounds on the options, so that a typo cannot make a receiver remember ids
 // for weeks or read bodies of any size.
 const (
 	maxMaxAge  = 24 * time.Hour
+	maxHorizon = 24 * time.Hour
 	maxMaxSkew = time.Hour
 	maxKeys    = 8
 )
@@ -39,6 +46,7 @@ type config struct {
 	keys     []ed25519.PublicKey
 	maxAge   time.Duration
 	maxSkew  time.Duration
+	horizon  time.Duration
 	maxBody  int64
 	now      func() time.Time
 	seen     SeenStore
@@ -50,6 +58,7 @@ func defaultConfig() config {
 		keys:    []ed25519.PublicKey{DefaultPublicKey},
 		maxAge:  DefaultMaxAge,
 		maxSkew: DefaultMaxSkew,
+		horizon: DefaultRedeliveryHorizon,
 		maxBody: DefaultMaxBodyBytes,
 		now:     time.Now,
 	}
@@ -82,16 +91,32 @@ func WithPublicKey(keys ...ed25519.PublicKey) Option {
 // WithMaxAge sets how old a delivery's timestamp may be before it is
 // refused as stale (401), between 1s and 24h. The seen store keeps each id
 // this long plus the skew, so a copy is dropped as a duplicate for as long
-// as it could be accepted. HighLevel's redeliveries after a 429 come about
-// 10 minutes apart: if they keep the first timestamp, only a max age over
-// the whole schedule (some 75 minutes) accepts them all. Default:
-// [DefaultMaxAge].
+// as it could be accepted. Redeliveries of an event answered 429 are older
+// than that and pass by the horizon instead ([WithRedeliveryHorizon]).
+// Default: [DefaultMaxAge].
 func WithMaxAge(d time.Duration) Option {
 	return func(c *config) error {
 		if d < time.Second || d > maxMaxAge {
 			return fmt.Errorf("webhook: WithMaxAge %s: must be between 1s and %s", d, maxMaxAge)
 		}
 		c.maxAge = d
+		return nil
+	}
+}
+
+// WithRedeliveryHorizon sets how long after its timestamp the redelivery of
+// an event this handler answered 429 is accepted, between 0 and 24h. Only
+// the ids of failed attempts are awaited that long; any other delivery
+// older than the max age is refused as stale, so the horizon does not
+// widen the window for replays of processed events. 0 (or a horizon under
+// the max age) accepts no late redelivery. Default:
+// [DefaultRedeliveryHorizon].
+func WithRedeliveryHorizon(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 || d > maxHorizon {
+			return fmt.Errorf("webhook: WithRedeliveryHorizon %s: must be between 0 and %s", d, maxHorizon)
+		}
+		c.horizon = d
 		return nil
 	}
 }

@@ -20,12 +20,20 @@ const (
 	// InProgress: another caller holds the id and has not finished. The
 	// handler answers 429, so HighLevel delivers the copy again later.
 	InProgress
+	// NotAwaited: the answer of ClaimRedelivery for an id that no failed
+	// attempt released, or whose wait has lapsed. The handler refuses the
+	// late delivery as stale (401).
+	NotAwaited
 )
 
 // SeenStore remembers the webhookIds of deliveries, so that each is
 // processed once however many copies arrive. An id is claimed before the
 // handler's function runs, marked done after it succeeds, and released
-// after it fails, so that a redelivery runs the function again. The default
+// after it fails, so that a redelivery runs the function again. A released
+// id is awaited for a while: HighLevel redelivers an event answered 429
+// with its first body and timestamp, about 10 minutes apart, so a
+// redelivery is older than the max age, and only an id the store awaits
+// may be claimed that late (ClaimRedelivery). The default
 // is an in-memory [MemoryStore]; package
 // github.com/leadwaycrm/leadway/redisseen shares the ids between replicas
 // through Redis. Implementations must be safe for concurrent use, and Claim
@@ -33,15 +41,21 @@ const (
 // is Claimed.
 type SeenStore interface {
 	// Claim takes id for owner, a value unique to this attempt, unless the
-	// id is held or done. A claim lapses after ttl, so that a process that
-	// died holding one does not block the id for ever.
+	// id is held or done; an awaited id is taken like a new one. A claim
+	// lapses after ttl, so that a process that died holding one does not
+	// block the id for ever.
 	Claim(ctx context.Context, id, owner string, ttl time.Duration) (Claim, error)
+	// ClaimRedelivery is Claim for a delivery too old to be a first one:
+	// it takes id only while a failed attempt's Release awaits it, and
+	// answers NotAwaited for an id it does not know.
+	ClaimRedelivery(ctx context.Context, id, owner string, ttl time.Duration) (Claim, error)
 	// Done marks id processed, whoever holds it, and remembers it until
 	// the ttl of its claim has passed, or for ttl when it is not claimed.
 	Done(ctx context.Context, id string, ttl time.Duration) error
 	// Release drops owner's claim of id, if owner still holds it and it is
-	// not done; otherwise it does nothing.
-	Release(ctx context.Context, id, owner string) error
+	// not done, and awaits a redelivery of id for wait (none when wait is
+	// not positive); otherwise it does nothing.
+	Release(ctx context.Context, id, owner string, wait time.Duration) error
 }
 
 func (c Claim) String() string {
@@ -52,6 +66,8 @@ func (c Claim) String() string {
 		return "AlreadySeen"
 	case InProgress:
 		return "InProgress"
+	case NotAwaited:
+		return "NotAwaited"
 	}
 	return "Claim(" + strconv.Itoa(int(c)) + ")"
 }

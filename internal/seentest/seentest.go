@@ -42,6 +42,37 @@ func Run(t *testing.T, newStore func(t *testing.T) webhook.SeenStore) {
 		mustRelease(t, s, "id-1", "d") // done: releasing changes nothing
 		want(t, s, "id-1", "e", webhook.AlreadySeen)
 	})
+	t.Run("a late redelivery claims only an awaited id", func(t *testing.T) {
+		s, ctx := newStore(t), t.Context()
+		wantLate(t, s, "id-1", "a", webhook.NotAwaited) // never seen
+		want(t, s, "id-1", "a", webhook.Claimed)
+		wantLate(t, s, "id-1", "b", webhook.InProgress)
+		mustReleaseWait(t, s, "id-1", "b", ttl) // not the owner: no effect
+		wantLate(t, s, "id-1", "c", webhook.InProgress)
+		mustReleaseWait(t, s, "id-1", "a", ttl)
+		wantLate(t, s, "id-1", "d", webhook.Claimed)
+		wantLate(t, s, "id-1", "e", webhook.InProgress) // one redelivery at a time
+		mustReleaseWait(t, s, "id-1", "d", ttl)         // failed again: awaited again
+		wantLate(t, s, "id-1", "f", webhook.Claimed)
+		if err := s.Done(ctx, "id-1", ttl); err != nil {
+			t.Fatal(err)
+		}
+		wantLate(t, s, "id-1", "g", webhook.AlreadySeen)
+		want(t, s, "id-1", "g", webhook.AlreadySeen)
+	})
+	t.Run("an awaited id is claimed by an on-time copy too", func(t *testing.T) {
+		s := newStore(t)
+		want(t, s, "id-1", "a", webhook.Claimed)
+		mustReleaseWait(t, s, "id-1", "a", ttl)
+		want(t, s, "id-1", "b", webhook.Claimed)
+		want(t, s, "id-1", "c", webhook.InProgress)
+	})
+	t.Run("a release without a wait forgets the id", func(t *testing.T) {
+		s := newStore(t)
+		want(t, s, "id-1", "a", webhook.Claimed)
+		mustRelease(t, s, "id-1", "a")
+		wantLate(t, s, "id-1", "b", webhook.NotAwaited)
+	})
 	t.Run("done without a claim, and releasing an unknown id", func(t *testing.T) {
 		s, ctx := newStore(t), t.Context()
 		if err := s.Done(ctx, "id-1", ttl); err != nil {
@@ -98,9 +129,25 @@ func want(t *testing.T, s webhook.SeenStore, id, owner string, w webhook.Claim) 
 	}
 }
 
+func wantLate(t *testing.T, s webhook.SeenStore, id, owner string, w webhook.Claim) {
+	t.Helper()
+	got, err := s.ClaimRedelivery(context.Background(), id, owner, ttl)
+	if err != nil {
+		t.Fatalf("ClaimRedelivery(%q, %q): %v", id, owner, err)
+	}
+	if got != w {
+		t.Fatalf("ClaimRedelivery(%q, %q) = %v, want %v", id, owner, got, w)
+	}
+}
+
 func mustRelease(t *testing.T, s webhook.SeenStore, id, owner string) {
 	t.Helper()
-	if err := s.Release(context.Background(), id, owner); err != nil {
+	mustReleaseWait(t, s, id, owner, 0)
+}
+
+func mustReleaseWait(t *testing.T, s webhook.SeenStore, id, owner string, wait time.Duration) {
+	t.Helper()
+	if err := s.Release(context.Background(), id, owner, wait); err != nil {
 		t.Fatalf("Release(%q, %q): %v", id, owner, err)
 	}
 }
