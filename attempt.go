@@ -7,16 +7,59 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync/atomic"
 	"time"
 )
 
-// send makes one attempt: it builds the request to send, authorizes it,
-// sends it and reads the answer under the body limit. It returns the
-// outcome and the request it sent; an error means nothing was sent.
-func (t *transport) send(ctx context.Context, cs *callState, a attempt) (outcome, *http.Request, error) {
+// sender makes one attempt of a call: it builds the request to send,
+// authorizes it, sends it over the base RoundTripper and reads the answer
+// under the body limit. The transport above decides what comes next.
+type sender struct {
+	base      http.RoundTripper
+	owned     bool // base was created here, so its idle connections are ours to close
+	traceable bool // base is net/http's transport, whose progress can be traced
+	creds     *credentials
+	// attemptTimeout bounds one attempt; 0: only the context does.
+	attemptTimeout   time.Duration
+	maxResponseBytes int64
+	insecureHTTP     bool // the token may go over plain http to any host
+}
+
+// newSender returns a sender over base, or over a tuned clone of net/http's
+// default transport when base is nil.
+func newSender(base http.RoundTripper, creds *credentials) *sender {
+	s := &sender{base: base, creds: creds}
+	if base == nil {
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			c := dt.Clone()
+			// Busy services run many calls at once against one host.
+			c.MaxIdleConnsPerHost = 64
+			s.base, s.owned = c, true
+		} else {
+			// Replaced by a test double or a tracing wrapper: use it as it is.
+			s.base = http.DefaultTransport
+		}
+	}
+	_, s.traceable = s.base.(*http.Transport)
+	return s
+}
+
+// closeIdle closes the idle connections of a base the sender created.
+func (t *sender) closeIdle() {
+	if !t.owned {
+		return
+	}
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// send makes one attempt. It returns the outcome and the request it sent;
+// an error means nothing was sent.
+func (t *sender) send(ctx context.Context, cs *callState, a attempt) (outcome, *http.Request, error) {
 	// A caller's deadline that comes first bounds the attempt already.
-	if d := t.cfg.attemptTimeout; d > 0 {
+	if d := t.attemptTimeout; d > 0 {
 		if deadline, ok := ctx.Deadline(); !ok || time.Until(deadline) > d {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, d)
@@ -37,7 +80,7 @@ func (t *transport) send(ctx context.Context, cs *callState, a attempt) (outcome
 	if err != nil {
 		return outcome{}, r, err
 	}
-	if r.URL.Scheme == "http" && !t.cfg.insecureHTTP && !isLoopback(r.URL.Hostname()) && r.Header.Get("Authorization") != "" {
+	if r.URL.Scheme == "http" && !t.insecureHTTP && !isLoopback(r.URL.Hostname()) && r.Header.Get("Authorization") != "" {
 		if r.Body != nil && cs.replay(a) {
 			r.Body.Close()
 		}
@@ -63,7 +106,7 @@ func (t *transport) send(ctx context.Context, cs *callState, a attempt) (outcome
 		resp.Header = http.Header{}
 	}
 	o := outcome{resp: resp, rl: parseRateLimit(resp.Header), sent: true}
-	body, err := readBody(resp.Body, resp.ContentLength, t.cfg.maxResponseBytes)
+	body, err := readBody(resp.Body, resp.ContentLength, t.maxResponseBytes)
 	resp.Body.Close()
 	resp.Body = body
 	if err != nil {
@@ -87,7 +130,7 @@ func notTakenOn(status int) bool {
 // prepare builds the request of one attempt: a shallow copy of the call's
 // request with its own header map, the Authorization value (never for
 // another host), and a copy of the body when the attempt replays it.
-func (t *transport) prepare(ctx context.Context, cs *callState, a attempt) (*http.Request, error) {
+func (t *sender) prepare(ctx context.Context, cs *callState, a attempt) (*http.Request, error) {
 	req := cs.req
 	r := req.WithContext(ctx)
 	h := make(http.Header, len(req.Header)+1)
@@ -141,6 +184,16 @@ func (s *sendTrace) wroteHeaders()      { s.wrote.Store(true) }
 // have reported written headers. A protocol registered with
 // RegisterProtocol, such as HTTP/3, bypasses it and reports nothing.
 func (s *sendTrace) tracked() bool { return s.getConn.Load() }
+
+// isLoopback reports whether host is this machine, where the token may go
+// over plain http.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
 // maySent reports whether a failed round trip may have delivered the
 // request, judged by the error alone: only a failure to connect proves it

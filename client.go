@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 
@@ -119,7 +118,7 @@ func newClient(creds *credentials, opts []Option) (*Client, error) {
 	red := &redactor{}
 	c := &Client{cfg: cfg, redact: red}
 	creds.useRedactor(red)
-	c.tr = newTransport(&c.cfg, creds, red)
+	c.tr = cfg.transport(creds, red)
 	// Shared, capacity-one header values: Set replaces them and Add copies,
 	// so no request can write into another's.
 	version, userAgent := []string{cfg.apiVersion}, []string{cfg.userAgent}
@@ -260,14 +259,6 @@ func unwrapURLError(err error) error {
 		return te.err
 	}
 	return err
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Redact returns a copy of h fit to show, as the client's own logs and

@@ -8,10 +8,17 @@ import (
 	"time"
 )
 
-// logAttempt logs one attempt at debug level. With WithBodyLogging it adds
-// headers and bodies, request and response alike, through the redactor.
-func (t *transport) logAttempt(ctx context.Context, r *http.Request, cs *callState, a attempt, o outcome, took time.Duration) {
-	l := t.cfg.logger
+// attemptLog logs the attempts of calls, through the redactor.
+type attemptLog struct {
+	logger *slog.Logger // nil: no log
+	bodies bool         // headers and bodies too (WithBodyLogging)
+	redact *redactor
+}
+
+// attempt logs one attempt at debug level. With bodies it adds headers and
+// bodies, request and response alike, through the redactor.
+func (t attemptLog) attempt(ctx context.Context, r *http.Request, cs *callState, a attempt, o outcome, took time.Duration) {
+	l := t.logger
 	if l == nil || !l.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
@@ -43,7 +50,7 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, cs *callSta
 			attrs = append(attrs, slog.String("body_error", red.String(o.bodyErr.Error())))
 		}
 	}
-	if t.cfg.logBodies {
+	if t.bodies {
 		attrs = append(attrs, slog.Any("request_headers", red.Header(r.Header)))
 		// The transport's own copy: the request it sent has no GetBody
 		// when only the client may replay it.
@@ -64,9 +71,9 @@ func (t *transport) logAttempt(ctx context.Context, r *http.Request, cs *callSta
 	l.LogAttrs(ctx, slog.LevelDebug, "leadway: attempt", attrs...)
 }
 
-// logRetry logs the decision to try again and how long the client waits.
-func (t *transport) logRetry(ctx context.Context, r *http.Request, a attempt, wait time.Duration, reason string) {
-	l := t.cfg.logger
+// retry logs the decision to try again and how long the client waits.
+func (t attemptLog) retry(ctx context.Context, r *http.Request, a attempt, wait time.Duration, reason string) {
+	l := t.logger
 	if l == nil || !l.Enabled(ctx, slog.LevelDebug) {
 		return
 	}

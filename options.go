@@ -44,6 +44,29 @@ type config struct {
 	insecureHTTP     bool
 }
 
+// transport builds the transport floor from the options: each part gets the
+// settings it uses, and none of them reads the options again.
+func (c *config) transport(creds *credentials, red *redactor) *transport {
+	var base http.RoundTripper
+	if c.httpClient != nil {
+		base = c.httpClient.Transport
+	}
+	s := newSender(base, creds)
+	s.attemptTimeout, s.maxResponseBytes, s.insecureHTTP = c.attemptTimeout, c.maxResponseBytes, c.insecureHTTP
+	return &transport{
+		cfg: transportConfig{
+			baseHost:     c.baseURL.Host,
+			maxRetries:   c.maxRetries,
+			maxRetryWait: c.maxRetryWait,
+			limiter:      c.limiter,
+		},
+		sender: s,
+		log:    attemptLog{logger: c.logger, bodies: c.logBodies, redact: red},
+		creds:  creds,
+		redact: red,
+	}
+}
+
 func defaultConfig() config {
 	u, _ := url.Parse(DefaultBaseURL)
 	return config{

@@ -85,8 +85,9 @@ func testTransport(cfg *config, base http.RoundTripper) *transport {
 	red := &redactor{}
 	creds := &credentials{ts: staticToken("t")}
 	creds.useRedactor(red)
-	t := newTransport(cfg, creds, red)
-	t.base = base
+	t := cfg.transport(creds, red)
+	t.sender.base, t.sender.owned = base, false
+	_, t.sender.traceable = base.(*http.Transport)
 	return t
 }
 

@@ -10,36 +10,26 @@ import (
 )
 
 // transport is the RoundTripper under the generated client. For each
-// attempt it waits for the rate limiter, authorizes, sends, and reads the
-// body under a cap; then the retry policy ([decide]) says whether to answer,
-// fail or try again. It is built with all it needs (options, credentials,
-// redactor) and never calls back into the client.
+// attempt it waits for the rate limiter, has the sender authorize, send and
+// read the answer, and logs it; then the retry policy ([decide]) says
+// whether to answer, fail or try again. It is built with all it needs
+// (its settings, the sender, the log, credentials, redactor) and never
+// reads the client's options or calls back into the client.
 type transport struct {
-	base      http.RoundTripper
-	owned     bool // base was created here, so its idle connections are ours to close
-	cfg       *config
-	creds     *credentials
-	redact    *redactor
-	baseHost  string
-	traceable bool // base is net/http's transport, whose progress can be traced
+	cfg    transportConfig
+	sender *sender
+	log    attemptLog
+	creds  *credentials
+	redact *redactor
 }
 
-func newTransport(cfg *config, creds *credentials, red *redactor) *transport {
-	t := &transport{cfg: cfg, creds: creds, redact: red, baseHost: cfg.baseURL.Host}
-	switch dt, ok := http.DefaultTransport.(*http.Transport); {
-	case cfg.httpClient != nil && cfg.httpClient.Transport != nil:
-		t.base = cfg.httpClient.Transport
-	case ok:
-		c := dt.Clone()
-		// Busy services run many calls at once against one host.
-		c.MaxIdleConnsPerHost = 64
-		t.base, t.owned = c, true
-	default:
-		// Replaced by a test double or a tracing wrapper: use it as it is.
-		t.base = http.DefaultTransport
-	}
-	_, t.traceable = t.base.(*http.Transport)
-	return t
+// transportConfig is what the attempts of a call need to know of the
+// client's options, handed down when the client is built.
+type transportConfig struct {
+	baseHost     string // only its answers feed the limiter, only it gets the token
+	maxRetries   int
+	maxRetryWait time.Duration
+	limiter      Limiter // nil: none
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -61,7 +51,7 @@ func (e *transportError) Unwrap() error { return e.err }
 // A redirect is a new request, with attempts of its own.
 func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	cs := &callState{req: req, info: callFrom(req), sameHost: strings.EqualFold(req.URL.Host, t.baseHost)}
+	cs := &callState{req: req, info: callFrom(req), sameHost: strings.EqualFold(req.URL.Host, t.cfg.baseHost)}
 	// A RoundTripper must close the body, also when it fails early.
 	defer func() {
 		if !cs.handedOff && req.Body != nil {
@@ -80,7 +70,7 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		start := time.Now()
-		o, sent, err := t.send(ctx, cs, a)
+		o, sent, err := t.sender.send(ctx, cs, a)
 		if err != nil {
 			return nil, t.stopBefore(cs, a, err)
 		}
@@ -89,7 +79,7 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 			// Figures from a host a redirect led to are not the API's.
 			t.cfg.limiter.Observe(cs.info.key, o.rl)
 		}
-		t.logAttempt(ctx, sent, cs, a, o, time.Since(start))
+		t.log.attempt(ctx, sent, cs, a, o, time.Since(start))
 		if o.err != nil && ctx.Err() != nil {
 			return nil, canceled(ctx, o, cs.info)
 		}
@@ -108,13 +98,13 @@ func (t *transport) roundTrip(req *http.Request) (*http.Response, error) {
 			if err != nil || h == sent.Header.Get("Authorization") {
 				return nil, t.failure(o, a.n)
 			}
-			t.logRetry(ctx, sent, a, 0, d.reason)
+			t.log.retry(ctx, sent, a, 0, d.reason)
 			cs.last = o
 			a = attempt{n: a.n + 1, auth: h} // outside the retry budget
 		case actRetry:
 			cs.policy.retriesLeft--
 			wait := retryWait(o, a.n, t.cfg.maxRetryWait, time.Now())
-			t.logRetry(ctx, sent, a, wait, d.reason)
+			t.log.retry(ctx, sent, a, wait, d.reason)
 			if err := sleep(ctx, wait); err != nil {
 				return nil, &waitError{err: err, wait: wait, last: t.failure(o, a.n)}
 			}
@@ -222,11 +212,4 @@ func canceled(ctx context.Context, o outcome, call callInfo) error {
 // CloseIdleConnections closes the idle connections of the transport the
 // client created. A transport passed with WithHTTPClient may be shared, so
 // it is left to its owner.
-func (t *transport) CloseIdleConnections() {
-	if !t.owned {
-		return
-	}
-	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
+func (t *transport) CloseIdleConnections() { t.sender.closeIdle() }
