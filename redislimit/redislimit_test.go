@@ -64,14 +64,15 @@ func TestBurstThenWindow(t *testing.T) {
 	prefix := uniquePrefix(t)
 	l := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(5, 10*time.Second))
 	for i := range 5 {
-		// A 20ms deadline: any booked wait would be refused.
-		if err := l.Wait(within(20*time.Millisecond), "loc-1"); err != nil {
+		// A deadline far under the window: any booked wait would be
+		// refused, and a slow machine still has time for the round trip.
+		if err := l.Wait(within(2*time.Second), "loc-1"); err != nil {
 			t.Fatalf("call %d of the burst: %v", i, err)
 		}
 	}
 	err := l.Wait(within(time.Second), "loc-1")
 	wantSlotPastDeadline(t, err, 9*time.Second, 10*time.Second+leadway.SafetyMargin(10*time.Second))
-	if err := l.Wait(within(20*time.Millisecond), "loc-2"); err != nil {
+	if err := l.Wait(within(2*time.Second), "loc-2"); err != nil {
 		t.Errorf("another location shares the budget: %v", err)
 	}
 
@@ -123,7 +124,7 @@ func TestFleetSharesBudgetAndDailyStop(t *testing.T) {
 	a := redislimit.New(srv.Client(t), redislimit.WithPrefix(prefix), redislimit.WithBudget(4, 10*time.Second))
 	b := redislimit.New(srv.Client(t), redislimit.WithPrefix(prefix), redislimit.WithBudget(4, 10*time.Second))
 	for i, l := range []*redislimit.Limiter{a, b, a, b} {
-		if err := l.Wait(within(20*time.Millisecond), "loc-1"); err != nil {
+		if err := l.Wait(within(2*time.Second), "loc-1"); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
@@ -178,14 +179,14 @@ func TestAnnouncedFiguresTighten(t *testing.T) {
 	l := redislimit.New(srv.Client(t), redislimit.WithPrefix(uniquePrefix(t)), redislimit.WithBudget(4, 10*time.Second))
 	l.Observe("loc-1", leadway.RateLimit{Max: 1000, Interval: time.Second, Remaining: -1, DailyRemaining: -1, DailyLimit: -1})
 	for range 4 {
-		if err := l.Wait(within(20*time.Millisecond), "loc-1"); err != nil {
+		if err := l.Wait(within(2*time.Second), "loc-1"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	wantSlotPastDeadline(t, l.Wait(within(time.Second), "loc-1"), 9*time.Second, 10100*time.Millisecond)
 	l.Observe("loc-2", leadway.RateLimit{Max: 2, Interval: 5 * time.Second, Remaining: -1, DailyRemaining: -1, DailyLimit: -1})
 	for range 2 {
-		if err := l.Wait(within(20*time.Millisecond), "loc-2"); err != nil {
+		if err := l.Wait(within(2*time.Second), "loc-2"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -360,13 +361,12 @@ func TestWaitersAreMeasuredFromLateAnswers(t *testing.T) {
 	answered := time.Since(start)
 	l.Observe("loc-1", leadway.RateLimit{Max: 1, Interval: window, Remaining: 0, RetryAfter: -1, DailyLimit: -1, DailyRemaining: -1})
 	wg.Wait()
-	if released[0] < answered+window {
-		t.Errorf("the first waiter went %s after the start, %s after the late answer; want a window (%s) after it",
-			released[0], released[0]-answered, window)
-	}
-	for i := 1; i < len(released); i++ {
-		if gap := released[i] - released[i-1]; gap < window {
-			t.Errorf("waiter %d went %s after waiter %d; want a window (%s)", i, gap, i-1, window)
+	// Each waiter's release is seen late by however long its goroutine took
+	// to run, never early, so each is checked against its own bound: the
+	// waiter i slots after the late answer, one window apart.
+	for i, r := range released {
+		if want := answered + time.Duration(i+1)*window; r < want {
+			t.Errorf("waiter %d went %s after the late answer; want at least %d windows (%s)", i, r-answered, i+1, want-answered)
 		}
 	}
 }
