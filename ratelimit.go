@@ -16,9 +16,18 @@ const (
 	defaultBurstInterval = 10 * time.Second
 )
 
+// MaxBurstFigure bounds the burst figures a response may announce
+// (X-RateLimit-Max and X-RateLimit-Remaining): a larger one is read as
+// absent (-1). The vendor's budget is 100 per 10 seconds; a million per
+// window leaves room for any plan while a broken proxy or a hostile host
+// cannot make a limiter book a figure nobody could send.
+const MaxBurstFigure = 1_000_000
+
 // RateLimit holds the figures of the X-RateLimit-* headers of one response.
 // A figure the response did not carry, or carried in a form that is not a
-// non-negative integer, is -1. The zero RateLimit means no response was read.
+// non-negative integer, is -1, and so is a burst figure over
+// [MaxBurstFigure]; Remaining is at most Max. The zero RateLimit means no
+// response was read.
 type RateLimit struct {
 	// DailyLimit is X-RateLimit-Limit-Daily: requests allowed per day.
 	DailyLimit int
@@ -66,6 +75,22 @@ func parseRateLimit(h http.Header) RateLimit {
 	}
 	if d, ok := retryAfter(h, time.Now()); ok {
 		rl.RetryAfter = d
+	}
+	return rl.bounded()
+}
+
+// bounded returns rl with burst figures over MaxBurstFigure read as absent,
+// and Remaining no more than Max: limiters apply it to figures from any
+// source, not only the client's own parsing.
+func (rl RateLimit) bounded() RateLimit {
+	if rl.Max > MaxBurstFigure {
+		rl.Max = -1
+	}
+	if rl.Remaining > MaxBurstFigure {
+		rl.Remaining = -1
+	}
+	if rl.Max >= 0 && rl.Remaining > rl.Max {
+		rl.Remaining = rl.Max
 	}
 	return rl
 }

@@ -1,0 +1,120 @@
+package leadway
+
+import (
+	"context"
+	"time"
+)
+
+// waiter is a caller whose slot lies ahead. Its entry in the log moves
+// when the budget changes or a caller before it leaves.
+type waiter struct {
+	probe bool // the daily probe: free it if the wait ends without a send
+	// pos is the waiter's lasting position in the log (its index plus the
+	// location's off), kept current by every insert and removal, so that
+	// finding a waiter's slot never searches the log.
+	pos int
+	// wake is signalled, without blocking, when the slot moved earlier;
+	// a slot that moved later is found when the old one comes.
+	wake chan struct{}
+}
+
+// await waits until w's slot comes, as it moves, or ctx ends; the slot
+// was first booked wait from now.
+func (l *slidingLimiter) await(ctx context.Context, loc *location, w *waiter, wait time.Duration) error {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+		case <-w.wake:
+		case <-ctx.Done():
+		}
+		l.mu.Lock()
+		now := l.now()
+		if err := ctx.Err(); err != nil {
+			loc.leave(w, now, false)
+			l.mu.Unlock()
+			return err
+		}
+		at := loc.slotOf(w)
+		if !at.After(now) {
+			loc.leave(w, now, true)
+			l.mu.Unlock()
+			return nil
+		}
+		if err := pastDeadline(ctx, at.Sub(now)); err != nil {
+			loc.leave(w, now, false)
+			l.mu.Unlock()
+			return err
+		}
+		l.mu.Unlock()
+		timer.Reset(at.Sub(now))
+	}
+}
+
+// indexOf returns the index of w's entry in the log.
+func (loc *location) indexOf(w *waiter) int {
+	i := w.pos - loc.off
+	if i < 0 || i >= len(loc.log) || loc.log[i].w != w {
+		panic("leadway: limiter lost a waiter") // unreachable: every move keeps pos
+	}
+	return i
+}
+
+func (loc *location) slotOf(w *waiter) time.Time {
+	return loc.log[loc.indexOf(w)].at
+}
+
+// leave ends w's wait: sent keeps its slot in the log as a send at the
+// booked time (SafetyMargin covers a late wake-up); otherwise the slot is
+// freed, and so is the daily probe it carried, and the waiters behind it
+// move up.
+func (loc *location) leave(w *waiter, now time.Time, sent bool) {
+	loc.waiters--
+	if !sent && w.probe && loc.stopped {
+		loc.probeUntil = time.Time{}
+	}
+	i := loc.indexOf(w)
+	if sent {
+		loc.log[i].w = nil
+		loc.scan = min(loc.scan, i)
+		return
+	}
+	loc.removeAt(i)
+	loc.replan(now, i)
+}
+
+// replan books the waiting requests from index from on again, in order,
+// after the budget changed or the log did, and wakes those whose slot
+// came earlier. It costs the entries from there on, and allocates nothing.
+func (loc *location) replan(now time.Time, from int) {
+	if loc.waiters == 0 {
+		return
+	}
+	// Waiters are at the end of the log: start at the first of them.
+	first, found := len(loc.log), 0
+	for found < loc.waiters && first > from {
+		first--
+		if loc.log[first].w != nil {
+			found++
+		}
+	}
+	for i := first; i < len(loc.log); i++ {
+		s := &loc.log[i]
+		if s.w == nil {
+			continue
+		}
+		at := loc.next(i, now)
+		if at.Equal(s.at) {
+			continue
+		}
+		earlier := at.Before(s.at)
+		s.at = at
+		if earlier {
+			select {
+			case s.w.wake <- struct{}{}:
+			default: // already signalled
+			}
+		}
+	}
+}
