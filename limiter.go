@@ -150,6 +150,7 @@ func (l *slidingLimiter) Wait(ctx context.Context, key string) error {
 		return err
 	}
 	loc.trim(now)
+	loc.planned(now)
 	at := loc.next(len(loc.log), now)
 	if !at.After(now) {
 		loc.push(slot{at: now, n: 1})

@@ -2,6 +2,7 @@ package leadway
 
 import (
 	"slices"
+	"sort"
 	"time"
 )
 
@@ -33,6 +34,9 @@ type location struct {
 	off      int
 	startEnd int64
 	waiters  int
+	// stale, when not 0, is one more than the index from which waiters'
+	// slots are stale: a caller before them left (see planned).
+	stale int
 	// scan is where the search for the oldest unanswered send starts:
 	// every send before it has its answer.
 	scan int
@@ -94,6 +98,9 @@ func (loc *location) insertAt(i int, s slot) {
 	if i < loc.scan {
 		loc.scan++
 	}
+	if loc.stale > 0 && i < loc.stale {
+		loc.stale++
+	}
 }
 
 // removeAt drops the entry at index i, and moves the entries behind it one
@@ -104,6 +111,9 @@ func (loc *location) removeAt(i int) {
 	loc.shift(i, -1, -n)
 	if i < loc.scan {
 		loc.scan--
+	}
+	if loc.stale > 0 && i < loc.stale-1 {
+		loc.stale--
 	}
 }
 
@@ -119,29 +129,54 @@ func (loc *location) shift(i, places int, requests int64) {
 }
 
 // insertPast puts n answered requests counted at time at, at or before
-// now, into the ascending log, as one entry.
+// now, into the ascending log, as one entry, after those at the same time.
 func (loc *location) insertPast(at time.Time, n int64) {
-	i, _ := slices.BinarySearchFunc(loc.log, at, func(e slot, t time.Time) int {
-		if e.at.After(t) {
-			return 1
+	loc.insertAt(loc.firstAfter(at, true), slot{at: at, n: n, answered: true})
+}
+
+// firstAfter returns the index of the first entry later than t. It gallops
+// from the end of the log (fromBack) or from its start, then bisects, so
+// it costs the logarithm of the distance from that end, not of the log:
+// the times asked for lie near one end (now near the end, a window ago
+// near the start).
+func (loc *location) firstAfter(t time.Time, fromBack bool) int {
+	return gallop(len(loc.log), func(i int) bool { return loc.log[i].at.After(t) }, fromBack)
+}
+
+// gallop returns the first i in [0, n) for which later(i) holds, or n;
+// later must be false and then true along the indexes.
+func gallop(n int, later func(int) bool, fromBack bool) int {
+	lo, hi := 0, n // the answer lies in [lo, hi]
+	if fromBack {
+		for step := 1; hi > 0; step *= 2 {
+			i := max(n-step, 0)
+			if !later(i) {
+				lo = i + 1
+				break
+			}
+			hi = i
 		}
-		return -1
-	})
-	loc.insertAt(i, slot{at: at, n: n, answered: true})
+	} else {
+		for step := 1; lo < n; step *= 2 {
+			i := min(step-1, n-1)
+			if later(i) {
+				hi = i
+				break
+			}
+			lo = i + 1
+		}
+	}
+	return lo + sort.Search(hi-lo, func(j int) bool { return later(lo + j) })
 }
 
 // entryAt returns the index of the entry that holds request position pos,
 // or -1 when that request is not in the log (trimmed, or never booked).
+// Positions a budget back lie near the start of a log trimmed to it.
 func (loc *location) entryAt(pos int64) int {
 	if pos <= loc.startEnd {
 		return -1
 	}
-	i, _ := slices.BinarySearchFunc(loc.log, pos, func(e slot, p int64) int {
-		if e.end < p {
-			return -1
-		}
-		return 1
-	})
+	i := gallop(len(loc.log), func(i int) bool { return loc.log[i].end >= pos }, false)
 	if i == len(loc.log) {
 		return -1
 	}
@@ -153,22 +188,49 @@ func (loc *location) entryAt(pos int64) int {
 // before it, and at least interval plus the margin after the request max
 // places before it, for both budgets.
 func (loc *location) next(i int, now time.Time) time.Time {
+	cur := noCursors
+	return loc.nextAt(i, now, &cur)
+}
+
+// cursors remember, for each budget, the entry found for the request max
+// places before the last one asked for, so that replanning the waiters in
+// order moves a cursor instead of searching the log for each.
+type cursors [2]int
+
+var noCursors = cursors{-1, -1}
+
+// nextAt is next with cursors from the previous, lower index.
+func (loc *location) nextAt(i int, now time.Time, cur *cursors) time.Time {
 	at := now
 	if i > 0 && loc.log[i-1].at.After(at) {
 		at = loc.log[i-1].at
 	}
 	pos := loc.endBefore(i) + 1
-	for _, b := range [2]struct {
+	for b, budget := range [2]struct {
 		max      int
 		interval time.Duration
 	}{{loc.max, loc.interval}, {loc.ceilMax, loc.ceilInterval}} {
-		if b.max <= 0 {
+		if budget.max <= 0 {
 			continue
 		}
-		if k := loc.entryAt(pos - int64(b.max)); k >= 0 {
-			if t := loc.counted(k, SafetyMargin(b.interval)).Add(b.interval); t.After(at) {
-				at = t
-			}
+		q := pos - int64(budget.max)
+		if q <= loc.startEnd {
+			continue // that request is not in the log
+		}
+		k := cur[b]
+		if k < 0 {
+			k = loc.entryAt(q)
+		}
+		for k >= 0 && k < len(loc.log) && loc.log[k].end < q {
+			k++
+		}
+		if k < 0 || k >= len(loc.log) {
+			cur[b] = -1
+			continue
+		}
+		cur[b] = k
+		if t := loc.counted(k, SafetyMargin(budget.interval)).Add(budget.interval); t.After(at) {
+			at = t
 		}
 	}
 	return at
@@ -180,10 +242,14 @@ func (loc *location) next(i int, now time.Time) time.Time {
 // max-th latest of these times over the whole log is never later (at least
 // one of the max latest sits at or before k, and those further back than a
 // margin count by then), so a window measured from it holds at most max.
+//
+// Every entry before scan is answered, at or before log[k]'s time, so the
+// search stops there: it looks at the requests in flight, however dense
+// the log.
 func (loc *location) counted(k int, margin time.Duration) time.Time {
 	t := loc.log[k].latest(margin)
 	floor := loc.log[k].at.Add(-margin)
-	for j := k - 1; j >= 0 && loc.log[j].at.After(floor); j-- {
+	for j := k - 1; j >= loc.scan && loc.log[j].at.After(floor); j-- {
 		if l := loc.log[j].latest(margin); l.After(t) {
 			t = l
 		}
@@ -192,18 +258,9 @@ func (loc *location) counted(k int, margin time.Duration) time.Time {
 }
 
 // sentBetween counts the requests the log holds in (since, now]: two
-// binary searches, however long the log.
+// searches near the ends of the log, however long it is.
 func (loc *location) sentBetween(since, now time.Time) int64 {
-	after := func(t time.Time) int {
-		i, _ := slices.BinarySearchFunc(loc.log, t, func(e slot, t time.Time) int {
-			if e.at.After(t) {
-				return 1
-			}
-			return -1
-		})
-		return i
-	}
-	return loc.endBefore(after(now)) - loc.endBefore(after(since))
+	return loc.endBefore(loc.firstAfter(now, true)) - loc.endBefore(loc.firstAfter(since, false))
 }
 
 // oldestUnanswered returns the index of the oldest send without an answer,
@@ -262,5 +319,8 @@ func (loc *location) trim(now time.Time) {
 		loc.log = loc.log[drop:]
 		loc.off += drop
 		loc.scan = max(loc.scan-drop, 0)
+		if loc.stale > 0 {
+			loc.stale = max(loc.stale-drop, 1)
+		}
 	}
 }

@@ -36,7 +36,7 @@ func (l *slidingLimiter) await(ctx context.Context, loc *location, w *waiter, wa
 			l.mu.Unlock()
 			return err
 		}
-		at := loc.slotOf(w)
+		at := loc.slotOf(w, now)
 		if !at.After(now) {
 			loc.leave(w, now, true)
 			l.mu.Unlock()
@@ -61,8 +61,22 @@ func (loc *location) indexOf(w *waiter) int {
 	return i
 }
 
-func (loc *location) slotOf(w *waiter) time.Time {
+// slotOf returns w's slot, replanned first if a caller before it left.
+func (loc *location) slotOf(w *waiter, now time.Time) time.Time {
+	loc.planned(now)
 	return loc.log[loc.indexOf(w)].at
+}
+
+// planned replans the waiters whose slots went stale when a caller before
+// them left. Leaving only marks them: a storm of callers giving up (a
+// deadline shared by a whole queue) then costs one replan, when someone
+// next needs a slot, not one per caller.
+func (loc *location) planned(now time.Time) {
+	if loc.stale > 0 {
+		from := loc.stale - 1
+		loc.stale = 0
+		loc.replan(now, from)
+	}
 }
 
 // leave ends w's wait: sent keeps its slot in the log as a send at the
@@ -81,13 +95,35 @@ func (loc *location) leave(w *waiter, now time.Time, sent bool) {
 		return
 	}
 	loc.removeAt(i)
-	loc.replan(now, i)
+	// The waiters behind may move up. Wake the first of them: it replans
+	// them all when it looks at its slot (or leaves too, and wakes the
+	// next); until then a stale slot is only ever later than the true one.
+	if loc.stale == 0 || i < loc.stale-1 {
+		loc.stale = i + 1
+	}
+	for j := i; j < len(loc.log); j++ {
+		if w := loc.log[j].w; w != nil {
+			notify(w)
+			break
+		}
+	}
+}
+
+// notify wakes w without blocking; a signal already pending covers it.
+func notify(w *waiter) {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // replan books the waiting requests from index from on again, in order,
 // after the budget changed or the log did, and wakes those whose slot
 // came earlier. It costs the entries from there on, and allocates nothing.
 func (loc *location) replan(now time.Time, from int) {
+	if from < loc.stale {
+		loc.stale = 0 // this replan covers the stale ones too
+	}
 	if loc.waiters == 0 {
 		return
 	}
@@ -99,22 +135,20 @@ func (loc *location) replan(now time.Time, from int) {
 			found++
 		}
 	}
+	cur := noCursors
 	for i := first; i < len(loc.log); i++ {
 		s := &loc.log[i]
 		if s.w == nil {
 			continue
 		}
-		at := loc.next(i, now)
+		at := loc.nextAt(i, now, &cur)
 		if at.Equal(s.at) {
 			continue
 		}
 		earlier := at.Before(s.at)
 		s.at = at
 		if earlier {
-			select {
-			case s.w.wake <- struct{}{}:
-			default: // already signalled
-			}
+			notify(s.w)
 		}
 	}
 }
