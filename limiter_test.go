@@ -32,7 +32,6 @@ func checkWindows(t *testing.T, sends []time.Time, max int, interval time.Durati
 type recorder struct {
 	mu    sync.Mutex
 	sends []time.Time
-	start time.Time // when the run began, for tests that watch it
 }
 
 func (r *recorder) add() {
