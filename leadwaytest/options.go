@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/leadwaycrm/leadway"
 )
 
 // Defaults of the options below: the vendor's documented budgets.
@@ -88,8 +90,8 @@ func WithToken(token string) Option {
 // Default: [DefaultRateMax] per [DefaultRateInterval].
 func WithRateLimit(max int, interval time.Duration) Option {
 	return func(c *config) error {
-		if max <= 0 {
-			return fmt.Errorf("leadwaytest: rate limit max %d: must be positive", max)
+		if max <= 0 || max > leadway.MaxBurstFigure {
+			return fmt.Errorf("leadwaytest: rate limit max %d: must be between 1 and %d, the most a client believes", max, leadway.MaxBurstFigure)
 		}
 		if interval < time.Millisecond {
 			return fmt.Errorf("leadwaytest: rate limit interval %s: must be at least 1ms", interval)

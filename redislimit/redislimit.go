@@ -493,7 +493,8 @@ func (l *Limiter) Observe(key string, rl leadway.RateLimit) {
 	}
 	l.local.Observe(key, local)
 
-	if rl.Max > 0 && rl.Interval > 0 && rl.Interval <= maxAdaptedInterval {
+	// A figure over the client's bound is not a budget anyone announced.
+	if rl.Max > 0 && rl.Max <= leadway.MaxBurstFigure && rl.Interval > 0 && rl.Interval <= maxAdaptedInterval {
 		if cur := l.figures(); cur.max != rl.Max || cur.interval != rl.Interval {
 			l.announced.Store(&budget{rl.Max, rl.Interval})
 		}
