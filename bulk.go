@@ -54,6 +54,12 @@ type BulkOptions struct {
 	// RoundTripper given with [WithHTTPClient], which sees each attempt
 	// only once the limiter has let it go.
 	ItemContext func(ctx context.Context, index int) context.Context
+	// AfterCall, when set, is called with each result on the goroutine
+	// that made the call, before that goroutine takes its location's next
+	// request, for example to record the outcome before the next request
+	// can leave. Results not sent are passed too. It is called from several
+	// goroutines at once.
+	AfterCall func(r *BulkResult)
 }
 
 // BulkResult is the outcome of one request of [Client.UpsertAll].
@@ -234,6 +240,9 @@ func (b *bulk) work(q *bulkQueue) {
 				}
 				b.mu.Unlock()
 			}
+		}
+		if b.opts.AfterCall != nil {
+			b.opts.AfterCall(&r)
 		}
 		// The consumer reads every result, draining them when it stops.
 		b.results <- r

@@ -447,7 +447,7 @@ func TestFlagValuesAreUsageErrors(t *testing.T) {
 	base := []string{"upsert", "--pipeline-id", "p", "--location-id", "l"}
 	wantFailure(t, runCLI(t, fakeEnv(srv), "", append(base, "--timeout", "-1s")...), exitUsage, "--timeout -1s: must not be negative")
 	wantFailure(t, runCLI(t, fakeEnv(srv), "", append(base, "--dry-run", "--max-retries", "11")...), exitUsage, "max retries 11")
-	wantFailure(t, runCLI(t, nil, "", "fake", "--rate-max", "-1"), exitUsage, "must be positive")
+	wantFailure(t, runCLI(t, nil, "", "fake", "--rate-max", "-1"), exitUsage, "must be between 1 and 1000000")
 }
 
 func TestConnectionRefusedIsOneClearLine(t *testing.T) {

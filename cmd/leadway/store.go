@@ -149,20 +149,32 @@ func oauthExitCode(err error) (int, bool) {
 // usesStore reports whether upsert takes its tokens from the installs:
 // with --store, or with $LEADWAY_STORE when no LEADWAY_TOKEN is set.
 func (f *upsertFlags) usesStore(e env, token string) (bool, error) {
-	switch {
-	case f.store != "":
-		return true, nil
-	case e.getenv("LEADWAY_STORE") == "":
-		return false, nil
-	case token != "":
-		return false, usageErrorf("upsert: %v", errStoreAndToken)
-	}
-	return true, nil
+	return usesStore(e, "upsert", f.store, token)
 }
 
 // client returns the upsert's client: on the static token, or on the
 // installs' tokens, picked by the request's location.
 func (f *upsertFlags) client(e env, g *globalFlags, token string, useStore bool, opts []leadway.Option) (*leadway.Client, func(), error) {
+	return storeClient(e, g, token, f.store, f.baseURL, useStore, opts)
+}
+
+// usesStore reports whether command takes its tokens from the installs:
+// with --store, or with $LEADWAY_STORE when no LEADWAY_TOKEN is set.
+func usesStore(e env, command, store, token string) (bool, error) {
+	switch {
+	case store != "":
+		return true, nil
+	case e.getenv("LEADWAY_STORE") == "":
+		return false, nil
+	case token != "":
+		return false, usageErrorf("%s: %v", command, errStoreAndToken)
+	}
+	return true, nil
+}
+
+// storeClient returns a command's client: on the static token, or on the
+// installs' tokens in store, picked by each request's location.
+func storeClient(e env, g *globalFlags, token, store, baseURL string, useStore bool, opts []leadway.Option) (*leadway.Client, func(), error) {
 	if !useStore {
 		c, err := leadway.New(token, opts...)
 		if err != nil {
@@ -174,7 +186,7 @@ func (f *upsertFlags) client(e env, g *globalFlags, token string, useStore bool,
 	if l := g.logger(e); l != nil {
 		mopts = append(mopts, oauth.WithLogger(l))
 	}
-	mgr, closeStore, err := locationManager(e, storeSpec(f.store, e), firstNonEmpty(f.baseURL, e.getenv("LEADWAY_BASE_URL")), mopts...)
+	mgr, closeStore, err := locationManager(e, storeSpec(store, e), firstNonEmpty(baseURL, e.getenv("LEADWAY_BASE_URL")), mopts...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -95,62 +95,80 @@ type journal struct {
 }
 
 // loadJournal reads the journal at path into states (one per row, indexed
-// from 1) and returns its header, or nil when there is none. A last line
-// cut short by a crash is ignored.
-// When the header names another input (by sha256), the events are not
-// read: they are not this input's.
-func loadJournal(path string, states []rowState, sha string) (*journalHeader, error) {
+// from 1) and returns its header, or nil when there is none, and the
+// length of its complete lines. A last line cut short by a crash or a full
+// disk is not an event: torn says how many bytes it has (0 when none), for
+// the caller to cut away before appending. When the header names another
+// input (by sha256), the events are not read: they are not this input's.
+func loadJournal(path string, states []rowState, sha string) (h *journalHeader, torn int64, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, &LocalError{Op: "reading the journal", Path: path, Err: err}
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 64<<10)
-	var h *journalHeader
 	for n := 1; ; n++ {
 		line, err := r.ReadBytes('\n')
 		if err == io.EOF {
-			if len(line) > 0 && h == nil {
-				return nil, fmt.Errorf("journal %s: the first line is cut short; remove the file or pass --restart", path)
-			}
-			return h, nil // a cut last line: that event never happened
+			return h, int64(len(line)), nil // a cut last line: that event never happened
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, &LocalError{Op: "reading the journal", Path: path, Err: err}
 		}
 		if h == nil {
 			h = &journalHeader{}
 			if err := json.Unmarshal(line, h); err != nil || h.Journal != journalVersion {
-				return nil, fmt.Errorf("journal %s: not a leadway import journal (line 1); pass --journal to choose another path", path)
+				return nil, 0, fmt.Errorf("journal %s: not a leadway import journal (line 1); pass --journal to choose another path", path)
 			}
 			if h.SHA256 != sha || h.Rows != len(states)-1 {
-				return h, nil
+				return h, 0, nil
 			}
 			continue
 		}
-		var ev event
-		if err := json.Unmarshal(line, &ev); err != nil || ev.Row < 1 || ev.Row >= len(states) {
-			return nil, fmt.Errorf("journal %s: line %d is not an event of this input", path, n)
-		}
-		s := &states[ev.Row]
-		switch ev.Ev {
-		case "started":
-			s.state = stateStarted
-		case "done":
-			*s = rowState{state: stateDone, id: ev.ID, new: ev.New}
-		case "failed":
-			*s = rowState{state: stateFailed, msg: ev.Error, status: ev.Status}
-		case "unknown":
-			*s = rowState{state: stateUnknown, msg: ev.Reason}
-		case "pending":
-			*s = rowState{state: statePending}
-		default:
-			return nil, fmt.Errorf("journal %s: line %d: unknown event %q", path, n, ev.Ev)
+		if err := readEvent(line, states); err != nil {
+			return nil, 0, fmt.Errorf("journal %s: line %d: %w", path, n, err)
 		}
 	}
+}
+
+// readEvent applies one journal line to the rows' states.
+func readEvent(line []byte, states []rowState) error {
+	var ev event
+	if err := json.Unmarshal(line, &ev); err != nil || ev.Row < 1 || ev.Row >= len(states) {
+		return errors.New("not an event of this input")
+	}
+	s := &states[ev.Row]
+	switch ev.Ev {
+	case "started":
+		s.state = stateStarted
+	case "done":
+		*s = rowState{state: stateDone, id: ev.ID, new: ev.New}
+	case "failed":
+		*s = rowState{state: stateFailed, msg: ev.Error, status: ev.Status}
+	case "unknown":
+		*s = rowState{state: stateUnknown, msg: ev.Reason}
+	case "pending":
+		*s = rowState{state: statePending}
+	default:
+		return fmt.Errorf("unknown event %q", ev.Ev)
+	}
+	return nil
+}
+
+// cutTorn removes the torn last line of the journal at path, torn bytes
+// long, so that the next event starts a line of its own.
+func cutTorn(path string, torn int64) error {
+	st, err := os.Stat(path)
+	if err == nil {
+		err = os.Truncate(path, st.Size()-torn)
+	}
+	if err != nil {
+		return &LocalError{Op: "repairing the journal", Path: path, Err: err}
+	}
+	return nil
 }
 
 // openJournal opens the journal for appending, writing h first when the
@@ -162,7 +180,7 @@ func openJournal(path string, h *journalHeader, fresh bool) (*journal, error) {
 	}
 	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, &LocalError{Op: "opening the journal", Path: path, Err: err}
 	}
 	j := &journal{path: path, f: f, w: bufio.NewWriter(f)}
 	if fresh {
@@ -191,7 +209,7 @@ func (j *journal) append(v any) error {
 		return j.err
 	}
 	if _, err := j.w.Write(line); err != nil {
-		j.err = fmt.Errorf("journal %s: %w", j.path, err)
+		j.err = &LocalError{Op: "writing the journal", Path: j.path, Err: err}
 		return j.err
 	}
 	j.written++
@@ -217,7 +235,10 @@ func (j *journal) sync() error {
 	}
 	if err != nil {
 		j.mu.Lock()
-		j.err = fmt.Errorf("journal %s: %w", j.path, err)
+		if j.err == nil {
+			j.err = &LocalError{Op: "writing the journal", Path: j.path, Err: err}
+		}
+		err = j.err
 		j.mu.Unlock()
 		return err
 	}
@@ -235,8 +256,8 @@ func (j *journal) started(row int) error {
 
 func (j *journal) close() error {
 	err := j.sync()
-	if cerr := j.f.Close(); err == nil {
-		err = cerr
+	if cerr := j.f.Close(); err == nil && cerr != nil {
+		err = &LocalError{Op: "closing the journal", Path: j.path, Err: cerr}
 	}
 	return err
 }

@@ -69,7 +69,7 @@ func Done(cfg *Config, scan *Scan) (map[string]int, error) {
 		return map[string]int{}, nil
 	}
 	states := make([]rowState, scan.Rows+1)
-	h, err := loadJournal(cfg.journalPath(), states, scan.SHA256)
+	h, _, err := loadJournal(cfg.journalPath(), states, scan.SHA256)
 	if err != nil {
 		return nil, err
 	}

@@ -2,13 +2,10 @@ package importer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,7 +36,19 @@ type Config struct {
 	// Progress is called after each result and once a second, from any
 	// goroutine.
 	Progress func(Progress)
+	// OutputDir is where the results, failed and unknown files go.
+	// Default: the input's directory.
+	OutputDir string
+	// Notice is told at once, in a sentence, of what the run repaired
+	// before sending, such as a journal line cut short by a crash.
+	Notice func(msg string)
+	// Stopping is told, once, that Stop was closed, with how many calls
+	// are in flight: the run waits for them.
+	Stopping func(inFlight int)
 }
+
+// JournalPath is the journal's path: Journal, or the input's beside it.
+func (c *Config) JournalPath() string { return c.journalPath() }
 
 func (c *Config) journalPath() string {
 	if c.Journal != "" {
@@ -49,9 +58,12 @@ func (c *Config) journalPath() string {
 }
 
 // OutputPaths returns the results, failed and unknown files' paths for an
-// input: next to it, named after it.
-func OutputPaths(input, format string) (results, failed, unknown string) {
+// input: in dir, or next to the input when dir is empty, named after it.
+func OutputPaths(input, format, dir string) (results, failed, unknown string) {
 	base := input
+	if dir != "" {
+		base = filepath.Join(dir, filepath.Base(input))
+	}
 	if i := strings.LastIndexByte(base, '.'); i > strings.LastIndexByte(base, os.PathSeparator) {
 		base = base[:i]
 	}
@@ -83,100 +95,6 @@ type Progress struct {
 // Finished is how many rows have an outcome.
 func (p Progress) Finished() int { return p.Done + p.Failed + p.Unknown }
 
-// Scan is what a check of the whole input found.
-type Scan struct {
-	// SHA256 is the input's content hash, which keys its journal.
-	SHA256 string
-	// Rows counts the data rows.
-	Rows int
-	// Invalid counts rows that would be refused.
-	Invalid int
-	// Locations counts rows per location.
-	Locations map[string]int
-	// WithID counts rows that carry an opportunity id (updates).
-	WithID int
-}
-
-// InvalidRowsError refuses an input with invalid rows; nothing was sent.
-type InvalidRowsError struct{ Count int }
-
-func (e *InvalidRowsError) Error() string {
-	return fmt.Sprintf("%d invalid row%s (listed above); nothing was sent: fix them and run again", e.Count, plural(e.Count))
-}
-
-// ReadError is an input that could not be read on, such as broken CSV
-// quoting.
-type ReadError struct {
-	// Path is the input's path.
-	Path string
-	// Err is the reader's error, which names the line.
-	Err error
-}
-
-func (e *ReadError) Error() string { return e.Path + ": " + e.Err.Error() }
-func (e *ReadError) Unwrap() error { return e.Err }
-
-// openRows opens the input and calls fn with its reader; the input is read
-// as a stream, never whole.
-func openRows(path string, spec Spec, tee io.Writer, fn func(*Reader) error) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if tee != nil {
-		r = io.TeeReader(f, tee)
-	}
-	rd, err := NewReader(r, spec)
-	if err != nil {
-		return err
-	}
-	if err := fn(rd); err != nil {
-		return err
-	}
-	if tee != nil {
-		_, err = io.Copy(io.Discard, r) // hash what the reader left
-	}
-	return err
-}
-
-// Check reads the whole input once: it hashes it, validates every row as
-// the client would, and counts rows per location. Invalid rows go to
-// cfg.Invalid; any makes the error an *InvalidRowsError.
-func Check(cfg *Config) (*Scan, error) {
-	h := sha256.New()
-	s := &Scan{Locations: map[string]int{}}
-	err := openRows(cfg.Input, cfg.Spec, h, func(rd *Reader) error {
-		for row, err := range Rows(rd) {
-			if err != nil {
-				return &ReadError{Path: cfg.Input, Err: err}
-			}
-			s.Rows++
-			if row.Err != nil {
-				s.Invalid++
-				if cfg.Invalid != nil {
-					cfg.Invalid(row)
-				}
-				continue
-			}
-			s.Locations[row.Req.LocationId]++
-			if row.Req.Id != nil {
-				s.WithID++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.SHA256 = hex.EncodeToString(h.Sum(nil))
-	if s.Invalid > 0 {
-		return s, &InvalidRowsError{Count: s.Invalid}
-	}
-	return s, nil
-}
-
 // Summary is the outcome of a run.
 type Summary struct {
 	Progress
@@ -187,6 +105,10 @@ type Summary struct {
 	Pending int
 	// Interrupted reports that Stop ended the run.
 	Interrupted bool
+	// AuthRefused is the error of the call whose credentials the API
+	// refused (a 401 or 403), when one stopped the run: that row and every
+	// row not sent are pending, for a run with good credentials.
+	AuthRefused error
 	// Spent lists the locations whose daily budget ran out, and when each
 	// may go on.
 	Spent map[string]time.Time
@@ -201,28 +123,83 @@ func (s *Summary) Complete() bool { return s.Pending == 0 }
 // nothing but 429s.
 const maxExtraPasses = 3
 
-// errStopped skips the calls not yet sent when Stop is closed.
+// errStopped skips the calls not yet sent when the run stops.
 var errStopped = errors.New("stopped before sending")
 
 // Run imports the input with client, resuming from the journal when there is
-// one for this input. scan is Check's result. ctx's end cancels calls at
-// once; close cfg.Stop instead to stop gracefully. client should send
-// through tr, so that a row counts as started only once its request leaves;
-// with a nil tr, rows are recorded before the limiter's wait, and more of
-// them turn unknown when the process dies.
+// one for this input. scan is Check's result; take the journal's Lock
+// before Check. ctx's end cancels calls at once; close cfg.Stop instead to
+// stop gracefully. client should send through tr, so that a row counts as
+// started only once its request leaves; with a nil tr, rows are recorded
+// before the limiter's wait, and more of them turn unknown when the
+// process dies.
+//
+// Everything local is checked before the first request: the journal is
+// read (a torn last line cut away), opened for appending, and the output
+// directory written to. A failure of the journal or the outputs is a
+// *LocalError.
 func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, tr *Transport) (*Summary, error) {
-	states := make([]rowState, scan.Rows+1)
+	r, err := openRun(cfg, scan, tr)
+	if err != nil {
+		return nil, err
+	}
+	defer r.j.close()
+	stopReports := r.reportEverySecond()
+	callCtx, stopWatch := r.watchStop(ctx)
+	r.sendPasses(callCtx, client)
+	stopWatch()
+	stopReports()
+	return r.finish()
+}
+
+// run is one import in progress.
+type run struct {
+	cfg   *Config
+	scan  *Scan
+	tr    *Transport
+	j     *journal
+	start time.Time
+
+	mu      sync.Mutex // guards sum, states and failure
+	sum     *Summary
+	states  []rowState
+	failure error // the first local error: the journal could not be written
+
+	stopping atomic.Bool
+	inFlight atomic.Int64
+
+	rowMu sync.Mutex
+	rowOf map[int]*inFlightRow // by item index, while read and not yet settled
+}
+
+// inFlightRow is a row handed to UpsertAll.
+type inFlightRow struct {
+	num  int
+	sent bool // its request left (recorded "started")
+}
+
+// openRun loads and repairs the journal, opens it, settles the rows an
+// earlier run left in flight, and checks the output directory: everything
+// that can fail locally, before the first request.
+func openRun(cfg *Config, scan *Scan, tr *Transport) (*run, error) {
+	r := &run{cfg: cfg, scan: scan, tr: tr, states: make([]rowState, scan.Rows+1), rowOf: map[int]*inFlightRow{}}
 	jpath := cfg.journalPath()
-	sum := &Summary{Journal: jpath, Spent: map[string]time.Time{}}
-	sum.Total = scan.Rows
-	sum.DailyLeft = -1
-	sum.Results, sum.FailedFile, sum.UnknownFile = OutputPaths(cfg.Input, cfg.Spec.Format)
+	r.sum = &Summary{Journal: jpath, Spent: map[string]time.Time{}}
+	r.sum.Total, r.sum.DailyLeft = scan.Rows, -1
+	r.sum.Results, r.sum.FailedFile, r.sum.UnknownFile = OutputPaths(cfg.Input, cfg.Spec.Format, cfg.OutputDir)
 
 	var h *journalHeader
 	if !cfg.Restart {
+		var torn int64
 		var err error
-		if h, err = loadJournal(jpath, states, scan.SHA256); err != nil {
+		if h, torn, err = loadJournal(jpath, r.states, scan.SHA256); err != nil {
 			return nil, err
+		}
+		if torn > 0 {
+			if err := cutTorn(jpath, torn); err != nil {
+				return nil, err
+			}
+			r.notice("journal " + jpath + ": cut away a last line left unfinished by a crash or a full disk (" + plural1(torn, "byte") + "); its event never happened")
 		}
 	}
 	if h != nil && (h.SHA256 != scan.SHA256 || h.Rows != scan.Rows) {
@@ -230,227 +207,74 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, t
 	}
 	fresh := h == nil
 	if fresh {
-		clear(states)
+		clear(r.states)
 		h = &journalHeader{Journal: journalVersion, Input: cfg.Input, SHA256: scan.SHA256, Rows: scan.Rows}
 	}
-	sum.Resumed = !fresh
+	r.sum.Resumed = !fresh
+	if err := checkWritable(filepath.Dir(r.sum.Results)); err != nil {
+		return nil, err
+	}
 	j, err := openJournal(jpath, h, fresh)
 	if err != nil {
 		return nil, err
 	}
-	defer j.close()
-
+	r.j = j
 	// Rows that were in flight when an earlier run died: a create may have
 	// landed, so it is never sent again; an update is safe to repeat.
 	if !fresh {
-		if err := settleInterrupted(cfg, states, j); err != nil {
+		if err := settleInterrupted(cfg, r.states, j); err != nil {
+			j.close()
 			return nil, err
 		}
 	}
-	for i := 1; i < len(states); i++ {
-		switch states[i].state {
-		case stateDone:
-			sum.Done++
+	for i := 1; i < len(r.states); i++ {
+		if r.states[i].state == stateDone {
+			r.sum.Done++
 		}
 	}
+	r.start = time.Now()
+	return r, nil
+}
 
-	var mu sync.Mutex // guards sum and states below
-	snapshot := func() Progress {
-		mu.Lock()
-		defer mu.Unlock()
-		p := sum.Progress
-		if tr != nil {
-			p.RateLimited = tr.RateLimited()
-		}
-		return p
-	}
-	start := time.Now()
-	report := func() {
-		if cfg.Progress != nil {
-			p := snapshot()
-			p.Elapsed = time.Since(start)
-			cfg.Progress(p)
+// checkWritable creates and removes a file in dir, so that an output
+// directory that cannot be written is found before anything is sent.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".leadway-import-check-*")
+	if err == nil {
+		name := f.Name()
+		err = f.Close()
+		if rerr := os.Remove(name); err == nil {
+			err = rerr
 		}
 	}
-	tickDone := make(chan struct{})
-	tickEnded := make(chan struct{})
-	go func() {
-		defer close(tickEnded)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				report()
-			case <-tickDone:
-				return
-			}
-		}
-	}()
-	defer func() { close(tickDone); <-tickEnded }()
+	if err != nil {
+		return &LocalError{Op: "checking that the output directory can be written:", Path: dir, Err: err}
+	}
+	return nil
+}
 
-	// Calls outlive Stop by DrainTimeout, then are cancelled.
-	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	var stopping atomic.Bool
-	stopWatchEnded := make(chan struct{})
-	go func() {
-		defer close(stopWatchEnded)
-		select {
-		case <-cfg.Stop:
-			stopping.Store(true)
-			t := time.NewTimer(cfg.DrainTimeout)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				cancel()
-			case <-ctx.Done():
-				cancel()
-			case <-callCtx.Done():
-			}
-		case <-ctx.Done():
-			cancel()
-		case <-callCtx.Done():
-		}
-	}()
-	defer func() { cancel(); <-stopWatchEnded }()
+func (r *run) notice(msg string) {
+	if r.cfg.Notice != nil {
+		r.cfg.Notice(msg)
+	}
+}
 
-	// rowOf maps an item's index to its row number while it is in flight.
-	var rowMu sync.Mutex
-	rowOf := map[int]int{}
-	var readErr error
-	// again holds the rows this pass left pending after 429s that were not
-	// the daily kind: the next pass sends them again.
-	var again map[int]bool
-	var want func(row *Row) bool
-	reqs := func(yield func(leadway.UpsertRequest) bool) {
-		index := 0
-		readErr = openRows(cfg.Input, cfg.Spec, nil, func(rd *Reader) error {
-			for row, err := range Rows(rd) {
-				if err != nil {
-					return &ReadError{Path: cfg.Input, Err: err}
-				}
-				if row.Err != nil || !want(row) {
-					continue
-				}
-				if stopping.Load() {
-					return nil
-				}
-				rowMu.Lock()
-				rowOf[index] = row.Num
-				rowMu.Unlock()
-				index++
-				if !yield(row.Req) {
-					return nil
-				}
-			}
-			return nil
-		})
+// finish makes the journal durable, counts every row's outcome, earlier
+// runs included, and writes the output files.
+func (r *run) finish() (*Summary, error) {
+	if err := r.j.sync(); err != nil {
+		r.fail(err)
 	}
-	rowNum := func(index int) int {
-		rowMu.Lock()
-		defer rowMu.Unlock()
-		return rowOf[index]
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failure != nil {
+		return nil, r.failure
 	}
-	opts := &leadway.BulkOptions{
-		PerLocation: cfg.PerLocation,
-		BeforeSend: func(index int, req leadway.UpsertRequest) error {
-			if stopping.Load() {
-				return errStopped
-			}
-			if tr == nil {
-				return j.started(rowNum(index)) // before the limiter's wait
-			}
-			return nil
-		},
-		ItemContext: func(ctx context.Context, index int) context.Context {
-			n := rowNum(index)
-			return context.WithValue(ctx, rowKey{}, &rowMark{started: func() error {
-				// A call that waited for the limiter past Stop is not sent.
-				if stopping.Load() {
-					return errStopped
-				}
-				return j.started(n)
-			}})
-		},
-	}
-	var journalErr error
-	sendPass := func() {
-		for r := range client.UpsertAll(callCtx, reqs, opts) {
-			rowMu.Lock()
-			n := rowOf[r.Index]
-			delete(rowOf, r.Index)
-			rowMu.Unlock()
-			ev, st := classify(n, r)
-			if ev.Ev == "pending" && errors.Is(r.Err, errStopped) {
-				ev.Ev = "" // never started: nothing to record
-			}
-			if ev.Ev != "" {
-				if err := j.append(ev); err != nil && journalErr == nil {
-					journalErr = err
-					stopping.Store(true)
-				}
-			}
-			mu.Lock()
-			states[n] = st
-			if !errors.Is(r.Err, leadway.ErrNotSent) && !errors.Is(r.Err, errStopped) {
-				sum.Sent++
-			}
-			switch st.state {
-			case stateDone:
-				sum.Done++
-			case stateFailed:
-				sum.Failed++
-			case stateUnknown:
-				sum.Unknown++
-			}
-			if r.Result != nil {
-				if left := r.Result.RateLimit.DailyRemaining; left >= 0 && (sum.DailyLeft < 0 || left < sum.DailyLeft) {
-					sum.DailyLeft = left
-				}
-			}
-			var rl *leadway.RateLimitError
-			if errors.As(r.Err, &rl) && !rl.Daily && st.state == statePending {
-				again[n] = true
-			}
-			if errors.As(r.Err, &rl) && rl.Daily {
-				until := time.Now().Add(rl.RetryAfter)
-				if was, ok := sum.Spent[r.Request.LocationId]; !ok || until.After(was) {
-					sum.Spent[r.Request.LocationId] = until
-				}
-				sum.DailyLeft = 0
-			}
-			mu.Unlock()
-			report()
-		}
-	}
-	// The first pass sends every row not done yet; later ones, the rows a
-	// pass left pending after 429s, while the budget has room again.
-	want = func(row *Row) bool { return sendable(states[row.Num].state, row.Req.Id != nil) }
-	for pass := 0; ; pass++ {
-		again = map[int]bool{}
-		sendPass()
-		if len(again) == 0 || stopping.Load() || journalErr != nil || readErr != nil || pass == maxExtraPasses {
-			break
-		}
-		retry := again
-		want = func(row *Row) bool { return retry[row.Num] }
-	}
-	if err := j.sync(); err != nil && journalErr == nil {
-		journalErr = err
-	}
-	if journalErr != nil {
-		return nil, journalErr
-	}
-	if readErr != nil {
-		return nil, readErr
-	}
-	sum.Interrupted = stopping.Load()
-
-	// Count outcomes over the whole input, earlier runs included.
+	sum := r.sum
+	sum.Interrupted = r.stopping.Load() && sum.AuthRefused == nil
 	sum.Done, sum.Failed, sum.Unknown, sum.Pending = 0, 0, 0, 0
-	for i := 1; i < len(states); i++ {
-		switch states[i].state {
+	for i := 1; i < len(r.states); i++ {
+		switch r.states[i].state {
 		case stateDone:
 			sum.Done++
 		case stateFailed:
@@ -461,159 +285,29 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, t
 			sum.Pending++
 		}
 	}
-	if err := writeOutputs(cfg, states, sum); err != nil {
+	if err := writeOutputs(r.cfg, r.states, sum); err != nil {
 		return nil, err
 	}
-	sum.Elapsed = time.Since(start)
-	if tr != nil {
-		sum.RateLimited = tr.RateLimited()
+	sum.Elapsed = time.Since(r.start)
+	if r.tr != nil {
+		sum.RateLimited = r.tr.RateLimited()
 	}
 	return sum, nil
 }
 
-// sendable reports whether a row in state s is sent in this run: rows not
-// yet tried, and updates (rows with an id) that did not succeed, since
-// repeating them is safe.
-func sendable(s uint8, hasID bool) bool {
-	switch s {
-	case statePending:
-		return true
-	case stateFailed, stateUnknown, stateStarted:
-		return hasID
+// fail records the run's first local error and stops sending.
+func (r *run) fail(err error) {
+	r.mu.Lock()
+	if r.failure == nil {
+		r.failure = err
 	}
-	return false
+	r.mu.Unlock()
+	r.stopping.Store(true)
 }
 
-// settleInterrupted turns rows left "started" by a run that died into
-// unknown rows (creates) or pending ones (updates), in the journal too.
-func settleInterrupted(cfg *Config, states []rowState, j *journal) error {
-	var inFlight []int
-	for i := 1; i < len(states); i++ {
-		if states[i].state == stateStarted {
-			inFlight = append(inFlight, i)
-		}
+func plural1(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
 	}
-	if len(inFlight) == 0 {
-		return nil
-	}
-	hasID := map[int]bool{}
-	err := openRows(cfg.Input, cfg.Spec, nil, func(rd *Reader) error {
-		k := 0
-		for row, err := range Rows(rd) {
-			if err != nil {
-				return &ReadError{Path: cfg.Input, Err: err}
-			}
-			if k < len(inFlight) && row.Num == inFlight[k] {
-				hasID[row.Num] = row.Req.Id != nil
-				k++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, n := range inFlight {
-		if hasID[n] {
-			states[n] = rowState{state: statePending}
-			continue
-		}
-		reason := "the import stopped while this create was in flight; it may have been applied"
-		states[n] = rowState{state: stateUnknown, msg: reason}
-		if err := j.append(event{Row: n, Ev: "unknown", Reason: reason}); err != nil {
-			return err
-		}
-	}
-	return j.sync()
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }
-
-// classify turns a result into its journal event and the row's new state.
-func classify(n int, r leadway.BulkResult) (event, rowState) {
-	if r.Err == nil {
-		return event{Row: n, Ev: "done", ID: r.Result.ID(), New: r.Result.New},
-			rowState{state: stateDone, id: r.Result.ID(), new: r.Result.New}
-	}
-	hasID := r.Request.Id != nil
-	msg := describe(r.Err)
-	var (
-		rl      *leadway.RateLimitError
-		unknown *leadway.UnknownOutcomeError
-		resp    *leadway.ResponseError
-		api     *leadway.APIError
-	)
-	pending := func() (event, rowState) {
-		return event{Row: n, Ev: "pending", Reason: msg}, rowState{state: statePending}
-	}
-	failed := func(status int) (event, rowState) {
-		return event{Row: n, Ev: "failed", Error: msg, Status: status}, rowState{state: stateFailed, msg: msg, status: status}
-	}
-	switch {
-	case errors.Is(r.Err, leadway.ErrNotSent), errors.Is(r.Err, errStopped):
-		return pending()
-	case errors.As(r.Err, &rl):
-		// A 429 was not applied; the daily kind waits for the next day.
-		return pending()
-	case errors.As(r.Err, &unknown), errors.As(r.Err, &resp):
-		if hasID {
-			return failed(0) // an update is safe to send again
-		}
-		return event{Row: n, Ev: "unknown", Reason: msg}, rowState{state: stateUnknown, msg: msg}
-	case errors.Is(r.Err, context.Canceled), errors.Is(r.Err, context.DeadlineExceeded):
-		// The client reports a possibly delivered request as an
-		// UnknownOutcomeError; a bare context error was never sent.
-		return pending()
-	case errors.As(r.Err, &api):
-		return failed(api.StatusCode)
-	}
-	return failed(0)
-}
-
-// describe is an error's message on one line, without the "leadway: "
-// prefix. It never calls Error on a rate-limit error without a response.
-func describe(err error) string {
-	var rl *leadway.RateLimitError
-	if errors.As(err, &rl) && rl.APIError == nil {
-		return fmt.Sprintf("daily budget used up; try again in %s", rl.RetryAfter.Round(time.Second))
-	}
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	return strings.TrimPrefix(msg, "leadway: ")
-}
-
-// Transport is the HTTP transport of an import's client. It sees each
-// attempt once the client's limiter has let it go, so it records a row as
-// started (durably) only when its request is about to go on the wire, and it
-// counts 429 answers. Build the client with
-// leadway.WithHTTPClient(&http.Client{Transport: t}).
-type Transport struct {
-	Base http.RoundTripper
-	n429 atomic.Int64
-}
-
-// rowKey carries a call's *rowMark in its context.
-type rowKey struct{}
-
-// rowMark records a row's start once, on the first attempt.
-type rowMark struct {
-	once    sync.Once
-	err     error
-	started func() error
-}
-
-// RoundTrip records the row of req as started, sends req through Base and
-// counts a 429 answer.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if m, ok := req.Context().Value(rowKey{}).(*rowMark); ok {
-		m.once.Do(func() { m.err = m.started() })
-		if m.err != nil {
-			return nil, m.err
-		}
-	}
-	resp, err := t.Base.RoundTrip(req)
-	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-		t.n429.Add(1)
-	}
-	return resp, err
-}
-
-// RateLimited returns how many 429 answers came back.
-func (t *Transport) RateLimited() int64 { return t.n429.Load() }

@@ -92,7 +92,7 @@ func newConfig(path string) *Config {
 	return &Config{Input: path, Spec: Spec{Format: FormatCSV}, PerLocation: 2, DrainTimeout: 5 * time.Second, Stop: make(chan struct{})}
 }
 
-func run(t *testing.T, client *leadway.Client, cfg *Config) *Summary {
+func runImport(t *testing.T, client *leadway.Client, cfg *Config) *Summary {
 	t.Helper()
 	scan, err := Check(cfg)
 	if err != nil {
@@ -156,12 +156,12 @@ func TestRunImportsThroughFaults(t *testing.T) {
 	client := newClient(t, srv, leadway.WithMaxRetries(5), leadway.WithMaxRetryWait(10*time.Millisecond))
 	path := writeDeals(t, 2000, 4)
 	cfg := newConfig(path)
-	sum := run(t, client, cfg)
+	sum := runImport(t, client, cfg)
 	if sum.Pending > 0 {
 		// A row whose retries all met 429s waits for a rerun, as a user
 		// would be told to do.
 		t.Logf("%d rows rate limited; running again", sum.Pending)
-		sum = run(t, client, newConfig(path))
+		sum = runImport(t, client, newConfig(path))
 	}
 	where, ids := outputs(t, sum)
 	if len(where) != 2000 || !sum.Complete() {
@@ -192,7 +192,7 @@ func TestRunImportsThroughFaults(t *testing.T) {
 
 	// Running it again sends nothing: every row has its outcome.
 	before := srv.Stats().Requests
-	again := run(t, client, newConfig(path))
+	again := runImport(t, client, newConfig(path))
 	if srv.Stats().Requests != before || again.Done != sum.Done || again.Unknown != sum.Unknown {
 		t.Errorf("a rerun sent %d requests; %+v", srv.Stats().Requests-before, again.Progress)
 	}
@@ -205,7 +205,7 @@ func TestRunResumesRowsLeftInFlight(t *testing.T) {
 	path := writeDeals(t, 20, 1)
 	cfg := newConfig(path)
 	cfg.PerLocation = 1
-	run(t, client, cfg)
+	runImport(t, client, cfg)
 	// A process killed in flight leaves "started" without its outcome:
 	// cut the journal after the start of rows 9 and 10.
 	data, err := os.ReadFile(cfg.journalPath())
@@ -224,7 +224,7 @@ func TestRunResumesRowsLeftInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := srv.Stats().Requests
-	sum := run(t, client, newConfig(path))
+	sum := runImport(t, client, newConfig(path))
 	where, _ := outputs(t, sum)
 	// Row 9 (a create) may have landed: never sent again. Row 10 (an
 	// update by id) is sent again. Row 11's cut line never happened, but
@@ -250,7 +250,7 @@ func TestRunRefusesAChangedInput(t *testing.T) {
 	defer srv.Close()
 	client := newClient(t, srv, leadway.WithoutRateLimiter())
 	path := writeDeals(t, 3, 1)
-	run(t, client, newConfig(path))
+	runImport(t, client, newConfig(path))
 	if err := os.WriteFile(path, []byte("name,pipelineId,locationId\nOther,p,l\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestRunStopsALocationWhoseDailyBudgetIsSpent(t *testing.T) {
 	defer srv.Close()
 	client := newClient(t, srv, leadway.WithoutRateLimiter())
 	path := writeDeals(t, 16, 2)
-	sum := run(t, client, newConfig(path))
+	sum := runImport(t, client, newConfig(path))
 	if sum.Done != 10 || sum.Pending != 6 || len(sum.Spent) != 2 || sum.Complete() {
 		t.Errorf("summary %+v, spent %v", sum.Progress, sum.Spent)
 	}
@@ -308,14 +308,14 @@ func TestRunStopsGracefully(t *testing.T) {
 			once.Do(func() { close(stop) })
 		}
 	}
-	sum := run(t, client, cfg)
+	sum := runImport(t, client, cfg)
 	if !sum.Interrupted || sum.Pending == 0 || sum.Unknown != 0 || sum.Failed != 0 || sum.Done < 50 {
 		t.Fatalf("summary %+v interrupted %t pending %d", sum.Progress, sum.Interrupted, sum.Pending)
 	}
 	// Every call started was let finish: the journal has no row left in
 	// flight, and the resume sends each pending row once.
 	before := srv.Stats()
-	rest := run(t, client, newConfig(path))
+	rest := runImport(t, client, newConfig(path))
 	where, ids := outputs(t, rest)
 	if len(where) != 400 || rest.Done != 400 || srv.Stats().Requests-before.Requests != sum.Pending {
 		t.Errorf("resume: %+v, %d requests for %d pending", rest.Progress, srv.Stats().Requests-before.Requests, sum.Pending)
@@ -329,7 +329,7 @@ func TestRunSendsAgainRowsThatMetOnly429s(t *testing.T) {
 	client := newClient(t, srv, leadway.WithoutRateLimiter(), leadway.WithMaxRetries(0))
 	srv.FailNext(3, leadwaytest.Fault{Status: 429, Header: http.Header{"Retry-After": {"0"}}})
 	path := writeDeals(t, 10, 1)
-	sum := run(t, client, newConfig(path))
+	sum := runImport(t, client, newConfig(path))
 	if sum.Done != 10 || sum.Pending != 0 || sum.RateLimited != 3 {
 		t.Errorf("summary %+v, pending %d", sum.Progress, sum.Pending)
 	}
@@ -383,7 +383,7 @@ func TestRunSendsNothingAfterStop(t *testing.T) {
 		}
 		close(stop)
 	}()
-	sum := run(t, client, cfg)
+	sum := runImport(t, client, cfg)
 	if st := srv.Stats(); st.Requests != 20 {
 		t.Errorf("the fake got %d requests, want the 20 of the first window", st.Requests)
 	}
