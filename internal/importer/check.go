@@ -101,4 +101,3 @@ func Check(cfg *Config) (*Scan, error) {
 	}
 	return s, nil
 }
-

@@ -134,4 +134,3 @@ func describe(err error) string {
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	return strings.TrimPrefix(msg, "leadway: ")
 }
-
