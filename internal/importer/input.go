@@ -21,6 +21,15 @@ import (
 	"github.com/leadwaycrm/leadway"
 )
 
+// Bounds on what one row may hold: a cell (or a JSON value) over
+// MaxCellBytes is a row error, and a line over MaxLineBytes stops the
+// reading of a CSV file (a row error in JSON Lines), so that no input can
+// make the import hold more than that at once.
+const (
+	MaxCellBytes = 64 << 10
+	MaxLineBytes = 1 << 20
+)
+
 // Formats of an input file.
 const (
 	FormatCSV   = "csv"
@@ -207,142 +216,8 @@ type Reader struct {
 	obj    map[string]json.RawMessage
 }
 
-// NewReader reads the header, if any, and refuses unknown columns with a
-// *HeaderError.
-func NewReader(r io.Reader, spec Spec) (*Reader, error) {
-	rd := &Reader{spec: spec}
-	if spec.Format == FormatJSONL {
-		rd.lines = bufio.NewReaderSize(r, 64<<10)
-		return rd, nil
-	}
-	rd.csv = csv.NewReader(r)
-	rd.csv.ReuseRecord = true
-	rd.csv.FieldsPerRecord = -1 // a short or long row is reported as that row's error
-	header, err := rd.csv.Read()
-	if err == io.EOF {
-		return nil, &HeaderError{Reason: "the file is empty: a CSV input needs a header row of field names"}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the header: %w", err)
-	}
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff") // a spreadsheet's byte order mark
-	}
-	rd.header = slices.Clone(header)
-	var unknown []string
-	seen := map[string]string{}
-	for _, col := range rd.header {
-		field := col
-		if m, ok := spec.Map[col]; ok {
-			field = m
-		}
-		switch _, known := fieldKinds[field]; {
-		case ignored(col):
-			field = ""
-		case !known:
-			unknown = append(unknown, col)
-		case seen[field] != "":
-			return nil, &HeaderError{Reason: fmt.Sprintf("columns %q and %q both set %s", seen[field], col, field)}
-		}
-		if field != "" {
-			seen[field] = col
-		}
-		rd.fields = append(rd.fields, field)
-	}
-	if len(unknown) > 0 {
-		return nil, &HeaderError{Unknown: unknown}
-	}
-	return rd, nil
-}
-
 // Header returns the CSV header, or nil for JSON Lines.
 func (rd *Reader) Header() []string { return rd.header }
-
-// Next reads the next row. It returns io.EOF at the end, and another error
-// when the file cannot be read on (a CSV quoting error, for instance).
-func (rd *Reader) Next() (*Row, error) {
-	if rd.lines != nil {
-		return rd.nextJSON()
-	}
-	rec, err := rd.csv.Read()
-	if err != nil {
-		return nil, err
-	}
-	line, _ := rd.csv.FieldPos(0)
-	rd.num++
-	row := &Row{Num: rd.num, Line: line, Record: rec}
-	if len(rec) != len(rd.header) {
-		row.Err = &FieldError{Field: "(row)", Reason: fmt.Sprintf("has %d fields, the header %d", len(rec), len(rd.header))}
-		return row, nil
-	}
-	obj := make(map[string]json.RawMessage, len(rec))
-	for i, cell := range rec {
-		if i >= len(rd.fields) || rd.fields[i] == "" || cell == "" {
-			continue
-		}
-		v, err := cellJSON(rd.fields[i], cell)
-		if err != nil {
-			row.Err = err
-			return row, nil
-		}
-		obj[rd.fields[i]] = v
-	}
-	row.Req, row.Err = rd.request(obj)
-	return row, nil
-}
-
-func (rd *Reader) nextJSON() (*Row, error) {
-	for {
-		data, err := rd.lines.ReadBytes('\n')
-		if len(data) == 0 && err != nil {
-			return nil, err
-		}
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-		rd.line++
-		trimmed := bytes.TrimSpace(data)
-		if len(trimmed) == 0 {
-			continue // blank lines separate nothing
-		}
-		rd.num++
-		row := &Row{Num: rd.num, Line: rd.line, JSON: trimmed}
-		clear(rd.obj)
-		if rd.obj == nil {
-			rd.obj = map[string]json.RawMessage{}
-		}
-		if err := json.Unmarshal(trimmed, &rd.obj); err != nil {
-			row.Err = &FieldError{Field: "(line)", Reason: "not a JSON object: " + err.Error()}
-			return row, nil
-		}
-		obj := make(map[string]json.RawMessage, len(rd.obj))
-		var unknown []string
-		for k, v := range rd.obj {
-			field := k
-			if m, ok := rd.spec.Map[k]; ok {
-				field = m
-			}
-			if ignored(k) {
-				continue
-			}
-			if _, ok := fieldKinds[field]; !ok {
-				unknown = append(unknown, k)
-				continue
-			}
-			if string(v) == "null" {
-				continue
-			}
-			obj[field] = v
-		}
-		if len(unknown) > 0 {
-			slices.Sort(unknown)
-			row.Err = &FieldError{Field: unknown[0], Reason: "unknown field; map it with --map KEY=FIELD"}
-			return row, nil
-		}
-		row.Req, row.Err = rd.request(obj)
-		return row, nil
-	}
-}
 
 // request fills defaults, decodes obj strictly and validates it as the
 // client does before sending.
