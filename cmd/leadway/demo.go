@@ -11,7 +11,7 @@ import (
 )
 
 func newDemoCmd(e env, g *globalFlags) *cobra.Command {
-	var webhookURL string
+	var webhookURL, writeCSV string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Create and update an opportunity against an in-process fake",
@@ -19,9 +19,13 @@ func newDemoCmd(e env, g *globalFlags) *cobra.Command {
 updates it with a new stage and value, and prints both answers. It needs no
 account, token or network. With --webhook-url, the fake also sends the
 webhooks of both changes there, as "leadway fake --webhook-url" does, and
-the demo waits for them before it ends.`,
+the demo waits for them before it ends. With --write-csv FILE, it writes a
+sample file of deals for "leadway import" instead, and sends nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if writeCSV != "" {
+				return status(writeSampleDeals(e, writeCSV))
+			}
 			hooks, err := demoWebhooks(webhookURL)
 			if err != nil {
 				return status(fail(e, err))
@@ -34,6 +38,7 @@ the demo waits for them before it ends.`,
 		},
 	}
 	cmd.Flags().StringVar(&webhookURL, "webhook-url", "", "also send the changes' webhooks, signed with the fake's test key, to this `URL`")
+	cmd.Flags().StringVar(&writeCSV, "write-csv", "", "write a sample CSV of deals to `FILE` for leadway import, and do nothing else")
 	return cmd
 }
 

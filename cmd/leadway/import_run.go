@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/leadwaycrm/leadway"
 	"github.com/leadwaycrm/leadway/internal/importer"
+	"github.com/leadwaycrm/leadway/oauth"
 	"github.com/leadwaycrm/leadway/redislimit"
 	"github.com/spf13/cobra"
 )
@@ -43,6 +46,9 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 		return fail(e, err)
 	}
 	defer release()
+	if err := client.covers(ctx, scan); err != nil {
+		return fail(e, withLoginHint(err))
+	}
 	fmt.Fprintf(e.stderr, "leadway: import: %d rows in %s; journal %s\n", scan.Rows, path, cfg.JournalPath())
 	prog := newProgress(e.stderr, scan.Rows, f.progressInterval)
 	cfg.Progress = prog.update
@@ -53,7 +59,7 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 	}
 	runCtx, stopSignals := secondSignalCancels(ctx)
 	defer stopSignals()
-	sum, err := importer.Run(runCtx, client, cfg, scan, counter)
+	sum, err := importer.Run(runCtx, client.Client, cfg, scan, counter)
 	prog.finish()
 	if err != nil {
 		return failImport(e, err)
@@ -103,7 +109,7 @@ func dryRunImport(e env, cfg *importer.Config, f *importFlags) int {
 // client builds the import's client on LEADWAY_TOKEN or the installs of
 // --store, with the shared or told budget, sending through the transport
 // that records each row as it leaves.
-func (f *importFlags) client(cmd *cobra.Command, e env, g *globalFlags) (*leadway.Client, *importer.Transport, func(), error) {
+func (f *importFlags) client(cmd *cobra.Command, e env, g *globalFlags) (*importClient, *importer.Transport, func(), error) {
 	token := e.getenv("LEADWAY_TOKEN")
 	useStore, err := usesStore(e, "import", f.store, token)
 	if err != nil {
@@ -139,12 +145,50 @@ func (f *importFlags) client(cmd *cobra.Command, e env, g *globalFlags) (*leadwa
 	if base != "" {
 		opts = append(opts, leadway.WithBaseURL(base))
 	}
-	client, closeStore, err := storeClient(e, g, token, f.store, base, useStore, opts)
+	ic := &importClient{}
+	var closeStore func()
+	if useStore {
+		var mgr *oauth.Manager
+		if mgr, closeStore, err = locationManager(e, storeSpec(f.store, e), base, managerOptions(e, g)...); err == nil {
+			ic.tokens = mgr
+			if ic.Client, err = leadway.NewFromLocationTokens(mgr, opts...); err != nil {
+				closeStore()
+				err = asUsage(err)
+			}
+		}
+	} else {
+		closeStore = func() {}
+		if ic.Client, err = leadway.New(token, opts...); err != nil {
+			err = asUsage(err)
+		}
+	}
 	if err != nil {
 		releaseLimiter()
 		return nil, nil, nil, err
 	}
-	return client, counter, func() { client.CloseIdleConnections(); closeStore(); releaseLimiter() }, nil
+	return ic, counter, func() { ic.CloseIdleConnections(); closeStore(); releaseLimiter() }, nil
+}
+
+// importClient is the import's client, with the installs it takes its
+// tokens from when there are.
+type importClient struct {
+	*leadway.Client
+	tokens leadway.LocationTokenSource // nil: LEADWAY_TOKEN
+}
+
+// covers gets a token for every location of the input before anything is
+// sent, so that a location no install approves, or an install that must be
+// authorized again, stops the import before its first row.
+func (c *importClient) covers(ctx context.Context, scan *importer.Scan) error {
+	if c.tokens == nil {
+		return nil
+	}
+	for _, loc := range slices.Sorted(maps.Keys(scan.Locations)) {
+		if _, err := c.tokens.LocationToken(ctx, loc); err != nil {
+			return fmt.Errorf("import: %w; nothing was sent", err)
+		}
+	}
+	return nil
 }
 
 // secondSignalCancels returns the context of the run's calls: the first

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -430,6 +431,10 @@ func TestImportStopsOnSIGTERM(t *testing.T) {
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(stderr.String(), "resume with:\n  leadway import --pipeline-id pipe-1 "+path) {
 		t.Fatalf("exit %d\n%s", cmd.ProcessState.ExitCode(), stderr.String())
+	}
+	// The stop is said at once, before the calls in flight end.
+	if !regexp.MustCompile(`leadway: import: stopping; waiting for \d+ calls? in flight \(at most 30s; press Ctrl-C again to cancel them\)\n`).MatchString(stderr.String()) {
+		t.Errorf("no word of the stop:\n%s", stderr.String())
 	}
 	r := runCLI(t, fakeEnv(srv), "", "import", path, "--pipeline-id", "pipe-1")
 	if r.code != exitOK {

@@ -182,11 +182,7 @@ func storeClient(e env, g *globalFlags, token, store, baseURL string, useStore b
 		}
 		return c, func() {}, nil
 	}
-	var mopts []oauth.Option
-	if l := g.logger(e); l != nil {
-		mopts = append(mopts, oauth.WithLogger(l))
-	}
-	mgr, closeStore, err := locationManager(e, storeSpec(store, e), firstNonEmpty(baseURL, e.getenv("LEADWAY_BASE_URL")), mopts...)
+	mgr, closeStore, err := locationManager(e, storeSpec(store, e), firstNonEmpty(baseURL, e.getenv("LEADWAY_BASE_URL")), managerOptions(e, g)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,6 +192,15 @@ func storeClient(e env, g *globalFlags, token, store, baseURL string, useStore b
 		return nil, nil, asUsage(err)
 	}
 	return c, closeStore, nil
+}
+
+// managerOptions are the options of a command's install manager: its log
+// goes where the command's does.
+func managerOptions(e env, g *globalFlags) []oauth.Option {
+	if l := g.logger(e); l != nil {
+		return []oauth.Option{oauth.WithLogger(l)}
+	}
+	return nil
 }
 
 // withLoginHint tells how to reconnect an install the token endpoint no
