@@ -48,7 +48,6 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,110 +95,6 @@ var (
 	answerScript  = redis.NewScript(answerLua)
 	recheckScript = redis.NewScript(recheckLua)
 )
-
-// An Option configures a [Limiter]. An invalid option does not panic: every
-// Wait of the limiter returns an error naming it.
-type Option func(*config) error
-
-type config struct {
-	prefix     string
-	max        int
-	interval   time.Duration
-	margin     time.Duration
-	share      float64
-	timeout    time.Duration
-	retryEvery time.Duration
-	logger     *slog.Logger
-}
-
-// WithPrefix sets the prefix of every key, such as "leadway:<app id>:", so
-// that apps sharing a Redis keep their own budgets. It must not contain a
-// brace (see Keys in the package documentation). Default: [DefaultPrefix].
-func WithPrefix(p string) Option {
-	return func(c *config) error {
-		if strings.ContainsAny(p, "{}") {
-			return fmt.Errorf("redislimit: prefix %q: must not contain { or }, which Redis Cluster reads as a hash tag", p)
-		}
-		c.prefix = p
-		return nil
-	}
-}
-
-// WithBudget sets the budget the fleet shares per location: max requests
-// per interval. Figures that responses announce can make it stricter, never
-// looser. Default: the vendor's [DefaultMax] per [DefaultInterval].
-func WithBudget(max int, interval time.Duration) Option {
-	return func(c *config) error {
-		if max <= 0 || interval <= 0 {
-			return fmt.Errorf("redislimit: budget %d per %s: both must be positive", max, interval)
-		}
-		c.max, c.interval = max, interval
-		return nil
-	}
-}
-
-// WithSafetyMargin sets the pause added to each window, which covers the
-// spread between a request leaving and the server counting it; raise it
-// when processes reach the API over paths of very different latency.
-// Default: [leadway.SafetyMargin] of the interval.
-func WithSafetyMargin(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return fmt.Errorf("redislimit: safety margin %s: must not be negative", d)
-		}
-		c.margin = d
-		return nil
-	}
-}
-
-// WithFallbackShare sets the share of the budget this process uses on its
-// own while Redis is unreachable: 1/N for a fleet of N replicas keeps the
-// fleet within the budget. Default: [DefaultFallbackShare].
-func WithFallbackShare(share float64) Option {
-	return func(c *config) error {
-		if !(share > 0 && share <= 1) {
-			return fmt.Errorf("redislimit: fallback share %v: must be above 0 and at most 1", share)
-		}
-		c.share = share
-		return nil
-	}
-}
-
-// WithTimeout bounds each call to Redis; a call that takes longer counts as
-// Redis being unreachable. Default: [DefaultTimeout].
-func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("redislimit: timeout %s: must be positive", d)
-		}
-		c.timeout = d
-		return nil
-	}
-}
-
-// WithRetryEvery sets how often a process on the fallback tries Redis
-// again. Default: [DefaultRetryEvery].
-func WithRetryEvery(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("redislimit: retry interval %s: must be positive", d)
-		}
-		c.retryEvery = d
-		return nil
-	}
-}
-
-// WithLogger sets where the switches to and from the fallback are logged.
-// Default: [slog.Default].
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("redislimit: nil *slog.Logger")
-		}
-		c.logger = l
-		return nil
-	}
-}
 
 // Limiter is a [leadway.Limiter] whose state lives in Redis. It is safe for
 // concurrent use.
@@ -270,14 +165,6 @@ func (l *Limiter) fallbackMax(max int) int {
 	return int(math.Max(1, math.Floor(float64(max)*l.cfg.share)))
 }
 
-// Fallback reports whether the limiter is on its in-process fallback
-// because Redis could not be reached.
-func (l *Limiter) Fallback() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.down
-}
-
 func (l *Limiter) keys(key string) []string {
 	tag := l.cfg.prefix + "{" + key + "}"
 	return []string{tag + ":log", tag + ":day"}
@@ -302,43 +189,6 @@ func (l *Limiter) Wait(ctx context.Context, key string) error {
 		l.failed(redisErr)
 	}
 	return l.local.Wait(ctx, key)
-}
-
-// useRedis reports whether this call should go to Redis: always when it is
-// up; while it is down, one call every retryEvery tries it.
-func (l *Limiter) useRedis() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.down {
-		return true
-	}
-	if l.trying || time.Now().Before(l.retryAt) {
-		return false
-	}
-	l.trying = true
-	return true
-}
-
-func (l *Limiter) failed(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.trying = false
-	l.retryAt = time.Now().Add(l.cfg.retryEvery)
-	if !l.down {
-		l.down = true
-		l.cfg.logger.Warn("redislimit: Redis unreachable; limiting on this process's share of the budget until it returns",
-			slog.String("error", err.Error()), slog.Float64("share", l.cfg.share))
-	}
-}
-
-func (l *Limiter) recovered() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.trying = false
-	if l.down {
-		l.down = false
-		l.cfg.logger.Info("redislimit: Redis is back; sharing the budget through it again")
-	}
 }
 
 // figures returns the budget to book under: the announced one, or the
@@ -474,84 +324,3 @@ func (l *Limiter) cancelBooking(ctx context.Context, logKey, member string) erro
 	})
 	return ctx.Err()
 }
-
-// Observe passes a response's figures on: the announced burst budget
-// tightens the configured one for the whole fleet's bookings from this
-// process; a spent daily budget stops the location in Redis; the answer to
-// this process's daily probe lifts the stop. The fallback sees the same
-// figures, scaled to its share. X-RateLimit-Remaining is not used: every
-// process of the fleet books in the same log, and requests from outside the
-// fleet are the prefix's to avoid.
-func (l *Limiter) Observe(key string, rl leadway.RateLimit) {
-	if l.err != nil || rl == (leadway.RateLimit{}) {
-		return
-	}
-	local := rl
-	local.Remaining = -1
-	if local.Max > 0 {
-		local.Max = l.fallbackMax(local.Max)
-	}
-	l.local.Observe(key, local)
-
-	// A figure over the client's bound is not a budget anyone announced.
-	if rl.Max > 0 && rl.Max <= leadway.MaxBurstFigure && rl.Interval > 0 && rl.Interval <= maxAdaptedInterval {
-		if cur := l.figures(); cur.max != rl.Max || cur.interval != rl.Interval {
-			l.announced.Store(&budget{rl.Max, rl.Interval})
-		}
-	}
-
-	l.mu.Lock()
-	probed := l.probes[key]
-	delete(l.probes, key)
-	down := l.down
-	var answered string
-	if q := l.unanswered[key]; len(q) > 0 {
-		answered = q[0]
-		if len(q) == 1 {
-			delete(l.unanswered, key)
-		} else {
-			l.unanswered[key] = q[1:]
-		}
-	}
-	l.mu.Unlock()
-	if down {
-		return
-	}
-	keys := l.keys(key)
-	if answered != "" {
-		// The oldest unanswered booking takes the answer's time (which
-		// answer belongs to which booking does not matter: the k-th answer
-		// comes after the k-th request reached the server).
-		if err := l.call(context.Background(), func(ctx context.Context) error {
-			return answerScript.Run(ctx, l.rdb, keys[:1], answered, l.cfg.margin.Microseconds()).Err()
-		}); err != nil {
-			l.failed(fmt.Errorf("redislimit: recording an answer: %w", err))
-			return
-		}
-	}
-	if !probed && !rl.DailyExhausted() {
-		return
-	}
-	err := l.call(context.Background(), func(ctx context.Context) error {
-		if rl.DailyExhausted() {
-			d := rl.RetryAfter
-			if d < 0 {
-				d = untilMidnightUTC(time.Now())
-			}
-			return stopScript.Run(ctx, l.rdb, keys[1:], d.Microseconds()).Err()
-		}
-		return l.rdb.Del(ctx, keys[1]).Err()
-	})
-	if err != nil {
-		l.failed(fmt.Errorf("redislimit: recording the daily budget: %w", err))
-	}
-}
-
-// untilMidnightUTC estimates when a spent daily budget returns: the vendor
-// does not document when its day rolls over.
-func untilMidnightUTC(now time.Time) time.Duration {
-	now = now.UTC()
-	return time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC).Sub(now)
-}
-
-var _ leadway.Limiter = (*Limiter)(nil)

@@ -408,3 +408,29 @@ func TestAnswerLeavesWaitingBookings(t *testing.T) {
 		t.Errorf("the waiting call went %s after the start; want a window (%s) after the answers at %s", got, window, answered)
 	}
 }
+
+// Without Retry-After, a spent daily budget stops the location until
+// midnight UTC on Redis's clock, not the process's: the stop is exactly a
+// day boundary of Redis's TIME.
+func TestDailyStopUsesRedisClock(t *testing.T) {
+	srv := startRedis(t)
+	rdb := srv.Client(t)
+	prefix := uniquePrefix(t)
+	l := redislimit.New(rdb, redislimit.WithPrefix(prefix))
+	if err := l.Wait(context.Background(), "loc-1"); err != nil {
+		t.Fatal(err)
+	}
+	l.Observe("loc-1", leadway.RateLimit{DailyLimit: 200_000, DailyRemaining: 0, RetryAfter: -1, Max: -1, Remaining: -1, Interval: -1})
+	until, err := rdb.HGet(context.Background(), prefix+"{loc-1}:day", "until").Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := rdb.Time(context.Background()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const day = int64(24 * time.Hour / time.Microsecond)
+	if until%day != 0 || until <= now.UnixMicro() || until-now.UnixMicro() > day {
+		t.Errorf("the stop ends at %d µs, want Redis's next midnight UTC after %d", until, now.UnixMicro())
+	}
+}
