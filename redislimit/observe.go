@@ -74,7 +74,7 @@ func (l *Limiter) Observe(key string, rl leadway.RateLimit) {
 			if rl.RetryAfter >= 0 {
 				d = min(rl.RetryAfter, maxDailyStop).Microseconds()
 			}
-			return stopScript.Run(ctx, l.rdb, keys[1:], d).Err()
+			return stopScript.Run(ctx, l.rdb, keys[1:2], d).Err()
 		}
 		return l.rdb.Del(ctx, keys[1]).Err()
 	})

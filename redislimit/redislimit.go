@@ -18,10 +18,16 @@
 // # Keys
 //
 // A location's keys are <prefix>{<location>}:log, a sorted set of booked
-// send times, and <prefix>{<location>}:day, the daily stop. They expire on
-// their own (the log a window after its last booking, the stop a day after
-// it ends), so idle locations cost nothing. The braces are a Redis Cluster
-// hash tag: both keys of a location hash to one slot, as the script needs,
+// send times, <prefix>{<location>}:day, the daily stop, and
+// <prefix>{<location>}:epoch, the log's epoch. They expire on their own
+// (the log a window after its last booking, the stop a day after it ends,
+// the epoch a week after the last booking), so idle locations cost little.
+// The epoch outlives the log: a log that vanishes while its epoch is gone
+// too was lost (a FLUSHALL, a restart without data, an eviction), not left
+// idle, and a process that saw the old epoch makes every process of the
+// fleet hold off one window, since the sends the lost log held still count
+// at the API. The braces are a Redis Cluster hash tag: the keys of a
+// location hash to one slot, as the scripts need,
 // while locations spread over the cluster. The prefix must therefore hold
 // no braces. Give each app its own prefix: the vendor counts per app and
 // location.
@@ -114,6 +120,9 @@ type Limiter struct {
 	retryAt time.Time // when to try Redis again
 	trying  bool      // a call is trying Redis
 	probes  map[string]bool
+	// epochs holds, per location, the id of the log's epoch last seen, by
+	// which a lost log is noticed.
+	epochs map[string]int64
 	// unanswered holds, per location, this process's bookings sent and
 	// not yet answered, oldest first.
 	unanswered map[string][]string
@@ -137,7 +146,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Limiter {
 		timeout:    DefaultTimeout,
 		retryEvery: DefaultRetryEvery,
 	}
-	l := &Limiter{rdb: rdb, probes: make(map[string]bool), unanswered: make(map[string][]string)}
+	l := &Limiter{rdb: rdb, probes: make(map[string]bool), unanswered: make(map[string][]string), epochs: make(map[string]int64)}
 	for _, opt := range opts {
 		if l.err == nil {
 			l.err = opt(&cfg)
@@ -167,7 +176,27 @@ func (l *Limiter) fallbackMax(max int) int {
 
 func (l *Limiter) keys(key string) []string {
 	tag := l.cfg.prefix + "{" + key + "}"
-	return []string{tag + ":log", tag + ":day"}
+	return []string{tag + ":log", tag + ":day", tag + ":epoch"}
+}
+
+// maxEpochs bounds the epochs a process remembers; past it, it forgets
+// them all, and notices a lost log only from then on.
+const maxEpochs = 100_000
+
+// epochSeen returns the epoch of key's log this process saw last, 0 if none.
+func (l *Limiter) epochSeen(key string) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.epochs[key]
+}
+
+func (l *Limiter) sawEpoch(key string, epoch int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.epochs) >= maxEpochs {
+		clear(l.epochs)
+	}
+	l.epochs[key] = epoch
 }
 
 // Wait books a slot for key in Redis and waits for it, or, while Redis is
@@ -221,6 +250,23 @@ func (l *Limiter) call(ctx context.Context, fn func(context.Context) error) erro
 // waitRedis books and waits. It returns the caller's result, or a non-nil
 // redisErr when Redis could not be asked (the caller then falls back).
 func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr error) {
+	// A booking lost while it waited (Redis lost its data) is booked
+	// again, behind the hold a lost log sets, never sent as it was.
+	for range maxRebookings {
+		err, redisErr, gone := l.bookAndWait(ctx, key)
+		if !gone {
+			return err, redisErr
+		}
+	}
+	return nil, errors.New("redislimit: bookings keep vanishing from Redis: is it evicting keys? (the Redis for budgets needs maxmemory-policy noeviction)")
+}
+
+// maxRebookings bounds how often one call books again a slot that vanished.
+const maxRebookings = 3
+
+// bookAndWait books a slot and waits for it; gone reports that the booking
+// vanished from Redis while it waited.
+func (l *Limiter) bookAndWait(ctx context.Context, key string) (err, redisErr error, gone bool) {
 	maxWait := int64(-1)
 	if deadline, ok := ctx.Deadline(); ok {
 		maxWait = max(time.Until(deadline).Microseconds(), 0)
@@ -232,29 +278,32 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 	err = l.call(ctx, func(ctx context.Context) (err error) {
 		res, err = reserveScript.Run(ctx, l.rdb, keys,
 			b.max, b.interval.Microseconds(), l.cfg.max, l.cfg.interval.Microseconds(),
-			l.cfg.margin.Microseconds(), maxWait, member, leadway.DailyProbeLease.Microseconds()).Int64Slice()
+			l.cfg.margin.Microseconds(), maxWait, member, leadway.DailyProbeLease.Microseconds(), l.epochSeen(key)).Int64Slice()
 		return err
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err(), nil
+			return ctx.Err(), nil, false
 		}
-		return nil, fmt.Errorf("redislimit: booking a slot: %w", err)
+		return nil, fmt.Errorf("redislimit: booking a slot: %w", err), false
 	}
 	if len(res) < 2 {
-		return nil, fmt.Errorf("redislimit: booking a slot: unexpected reply %v", res)
+		return nil, fmt.Errorf("redislimit: booking a slot: unexpected reply %v", res), false
 	}
 	wait := time.Duration(res[1]) * time.Microsecond
 	switch res[0] {
 	case 1:
-		return &leadway.SlotPastDeadlineError{RateLimitError: &leadway.RateLimitError{RetryAfter: wait}}, nil
+		return &leadway.SlotPastDeadlineError{RateLimitError: &leadway.RateLimitError{RetryAfter: wait}}, nil, false
 	case 2:
-		return &leadway.RateLimitError{Daily: true, RetryAfter: wait}, nil
+		return &leadway.RateLimitError{Daily: true, RetryAfter: wait}, nil, false
 	}
 	if len(res) > 2 && res[2] == 1 {
 		l.mu.Lock()
 		l.probes[key] = true
 		l.mu.Unlock()
+	}
+	if len(res) > 3 {
+		l.sawEpoch(key, res[3])
 	}
 	for wait > 0 {
 		timer := time.NewTimer(wait)
@@ -262,7 +311,7 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			return l.cancelBooking(ctx, keys[0], member), nil
+			return l.cancelBooking(ctx, keys[0], member), nil, false
 		}
 		// The slot was booked from the bookings before it as they were
 		// then; some may have had their answer since, later than the
@@ -276,20 +325,23 @@ func (l *Limiter) waitRedis(ctx context.Context, key string) (err, redisErr erro
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return l.cancelBooking(ctx, keys[0], member), nil
+				return l.cancelBooking(ctx, keys[0], member), nil, false
 			}
 			// The slot stands as booked; Redis's trouble shows on the
 			// next call.
 			break
 		}
+		if left < 0 {
+			return nil, nil, true
+		}
 		wait = time.Duration(left) * time.Microsecond
 		if err := pastDeadline(ctx, wait); err != nil {
 			l.cancelBooking(ctx, keys[0], member)
-			return err, nil
+			return err, nil, false
 		}
 	}
 	l.sent(key, member, b)
-	return nil, nil
+	return nil, nil, false
 }
 
 // sent queues a booking whose slot has come for the answer that will move

@@ -85,8 +85,12 @@ func TestBurstThenWindow(t *testing.T) {
 		t.Errorf("PTTL %s = %s, %v; want a window and a second", logKey, ttl, err)
 	}
 	keys, err := rdb.Keys(ctx, prefix+"*").Result()
-	if err != nil || len(keys) != 2 {
-		t.Errorf("keys = %q, %v; want the two logs", keys, err)
+	if err != nil || len(keys) != 4 {
+		t.Errorf("keys = %q, %v; want the two logs and their epochs", keys, err)
+	}
+	epochKey := prefix + "{loc-1}:epoch"
+	if ttl, err := rdb.PTTL(ctx, epochKey).Result(); err != nil || ttl <= 6*24*time.Hour || ttl > 7*24*time.Hour {
+		t.Errorf("PTTL %s = %s, %v; want a week: it outlives the log, so that a wipe, not idleness, removes it", epochKey, ttl, err)
 	}
 }
 
@@ -432,5 +436,34 @@ func TestDailyStopUsesRedisClock(t *testing.T) {
 	const day = int64(24 * time.Hour / time.Microsecond)
 	if until%day != 0 || until <= now.UnixMicro() || until-now.UnixMicro() > day {
 		t.Errorf("the stop ends at %d µs, want Redis's next midnight UTC after %d", until, now.UnixMicro())
+	}
+}
+
+// A wiped log (FLUSHALL, a restart without data) is noticed: the sends it
+// held are still in the API's window, so the next booking waits a whole
+// window, for every process of the fleet, rather than spend a new burst
+// on top of them.
+func TestLostLogHoldsOffAWindow(t *testing.T) {
+	srv := startRedis(t)
+	rdb := srv.Client(t)
+	prefix := uniquePrefix(t)
+	const window = time.Second
+	a := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(5, window))
+	for range 5 {
+		if err := a.Wait(within(2*time.Second), "loc-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rdb.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// a saw the log's epoch: it notices the loss and holds off.
+	wantSlotPastDeadline(t, a.Wait(within(300*time.Millisecond), "loc-1"), 900*time.Millisecond, window+50*time.Millisecond)
+	// A process that never saw the old log follows the hold.
+	b := redislimit.New(rdb, redislimit.WithPrefix(prefix), redislimit.WithBudget(5, window))
+	wantSlotPastDeadline(t, b.Wait(within(300*time.Millisecond), "loc-1"), 800*time.Millisecond, window+50*time.Millisecond)
+	// Another location, never booked, is not held.
+	if err := b.Wait(within(2*time.Second), "loc-2"); err != nil {
+		t.Errorf("a location without a lost log: %v", err)
 	}
 }

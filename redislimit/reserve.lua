@@ -4,11 +4,16 @@
 -- less the margin (see answer.lua), so that the score plus the margin is
 -- when the server has counted it, and the log is in that order.
 -- KEYS[2]: the location's daily stop, a hash {until, probe} (µs).
+-- KEYS[3]: the location's epoch, a hash {id, hold}: id is the time it was
+-- created, so that a wipe, a restart without data or an eviction, which
+-- remove it with the log, gives the next caller a new id.
 -- ARGV: max, interval, ceiling max, ceiling interval, margin, the longest
--- wait the caller accepts (-1: any), a unique member, the probe lease.
--- Returns {0, wait, probe}: booked, send in wait µs; probe is 1 when this
--- call is the daily probe. {1, wait}: the slot is past the caller's wait.
--- {2, wait}: the daily budget is spent, try again in wait µs.
+-- wait the caller accepts (-1: any), a unique member, the probe lease, the
+-- epoch id the caller saw last (0: none).
+-- Returns {0, wait, probe, epoch}: booked, send in wait µs; probe is 1 when
+-- this call is the daily probe; epoch is the id to pass next time.
+-- {1, wait}: the slot is past the caller's wait. {2, wait}: the daily
+-- budget is spent, try again in wait µs.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
@@ -27,6 +32,24 @@ local cm, civ = tonumber(ARGV[3]), tonumber(ARGV[4])
 local margin, maxWait = tonumber(ARGV[5]), tonumber(ARGV[6])
 local keepIv = math.max(iv, civ)
 
+-- A lost log: the caller saw an epoch the location no longer has. The sends
+-- it held are still in the API's window, so nothing is booked before a
+-- whole window has passed (hold). A process that never saw the old epoch
+-- cannot tell a loss from a first use; the first that can sets the hold,
+-- from the new epoch's creation, by when the log was surely gone.
+local seen = tonumber(ARGV[9])
+local ep = redis.call('HMGET', KEYS[3], 'id', 'hold')
+local epoch, hold = tonumber(ep[1]), tonumber(ep[2] or '0')
+if not epoch then
+  epoch, hold = now, 0
+  if seen > 0 then hold = now + keepIv + margin end
+  redis.call('HSET', KEYS[3], 'id', epoch, 'hold', hold)
+elseif seen > 0 and seen ~= epoch and hold == 0 then
+  hold = epoch + keepIv + margin
+  redis.call('HSET', KEYS[3], 'hold', hold)
+end
+redis.call('PEXPIRE', KEYS[3], 7 * 86400000)
+
 -- Bookings counted more than a window ago no longer bear on any booking.
 -- (Trimming by rank as well would drop entries that the bookings still
 -- waiting are measured from; the window bounds the log anyway.)
@@ -35,7 +58,7 @@ local n = redis.call('ZCARD', KEYS[1])
 
 -- The earliest slot: not before the last booking, and interval plus the
 -- margin after the booking max places back, for both budgets.
-local at = now
+local at = math.max(now, hold)
 if n > 0 then
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   at = math.max(at, tonumber(last[2]))
@@ -54,4 +77,4 @@ redis.call('PEXPIRE', KEYS[1], math.floor((wait + keepIv + margin) / 1000) + 100
 if probe == 1 then
   redis.call('HSET', KEYS[2], 'probe', now + tonumber(ARGV[8]))
 end
-return {0, wait, probe}
+return {0, wait, probe, epoch}
