@@ -95,11 +95,15 @@ var answerLua string
 //go:embed recheck.lua
 var recheckLua string
 
+//go:embed backfill.lua
+var backfillLua string
+
 var (
-	reserveScript = redis.NewScript(reserveLua)
-	stopScript    = redis.NewScript(stopLua)
-	answerScript  = redis.NewScript(answerLua)
-	recheckScript = redis.NewScript(recheckLua)
+	reserveScript  = redis.NewScript(reserveLua)
+	stopScript     = redis.NewScript(stopLua)
+	answerScript   = redis.NewScript(answerLua)
+	recheckScript  = redis.NewScript(recheckLua)
+	backfillScript = redis.NewScript(backfillLua)
 )
 
 // Limiter is a [leadway.Limiter] whose state lives in Redis. It is safe for
@@ -115,11 +119,19 @@ type Limiter struct {
 	// The figures responses announced, which tighten cfg's budget.
 	announced atomic.Pointer[budget]
 
-	mu      sync.Mutex
-	down    bool      // on the fallback
-	retryAt time.Time // when to try Redis again
-	trying  bool      // a call is trying Redis
-	probes  map[string]bool
+	mu   sync.Mutex
+	down bool // on the fallback
+	// failures counts the Redis calls that failed in a row.
+	failures      int
+	refusedLogged bool // the out-of-memory refusal was logged
+	// recent holds, per location, this process's sends through Redis in
+	// about the last window, to seed the fallback with. fallbackSends are
+	// the fallback's sends per location, for the log once Redis is back.
+	recent        map[string][]time.Time
+	fallbackSends map[string][]time.Time
+	retryAt       time.Time // when to try Redis again
+	trying        bool      // a call is trying Redis
+	probes        map[string]bool
 	// epochs holds, per location, the id of the log's epoch last seen, by
 	// which a lost log is noticed.
 	epochs map[string]int64
@@ -146,7 +158,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Limiter {
 		timeout:    DefaultTimeout,
 		retryEvery: DefaultRetryEvery,
 	}
-	l := &Limiter{rdb: rdb, probes: make(map[string]bool), unanswered: make(map[string][]string), epochs: make(map[string]int64)}
+	l := &Limiter{rdb: rdb, probes: make(map[string]bool), unanswered: make(map[string][]string), epochs: make(map[string]int64), recent: make(map[string][]time.Time)}
 	for _, opt := range opts {
 		if l.err == nil {
 			l.err = opt(&cfg)
@@ -210,14 +222,36 @@ func (l *Limiter) Wait(ctx context.Context, key string) error {
 		return err
 	}
 	if l.useRedis() {
-		err, redisErr := l.waitRedis(ctx, key)
-		if redisErr == nil {
-			l.recovered()
+		if err, redisErr := l.viaRedis(ctx, key); redisErr == nil {
 			return err
 		}
-		l.failed(redisErr)
 	}
-	return l.local.Wait(ctx, key)
+	return l.waitFallback(ctx, key)
+}
+
+// viaRedis books and waits through Redis: after a recovery, it first writes
+// the fallback's sends into the log. A first failed call is tried once
+// more before the process switches to the fallback; redisErr reports that
+// the caller must wait on the fallback.
+func (l *Limiter) viaRedis(ctx context.Context, key string) (err, redisErr error) {
+	for {
+		redisErr = nil
+		if l.Fallback() {
+			redisErr = l.backfill(ctx)
+		}
+		if redisErr == nil {
+			if err, redisErr = l.waitRedis(ctx, key); redisErr == nil {
+				l.recovered()
+				return err, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err(), nil
+		}
+		if l.failed(redisErr) {
+			return nil, redisErr
+		}
+	}
 }
 
 // figures returns the budget to book under: the announced one, or the
@@ -357,6 +391,15 @@ func (l *Limiter) sent(key, member string, b budget) {
 		q = q[n:]
 	}
 	l.unanswered[key] = q
+	// The sends of about the last window, at most a budget's worth.
+	r := append(l.recent[key], time.Now())
+	if n := len(r) - max(l.cfg.max, b.max); n > 0 {
+		r = r[n:]
+	}
+	if len(l.recent) >= maxEpochs {
+		clear(l.recent)
+	}
+	l.recent[key] = r
 }
 
 // pastDeadline reports the error of a slot past ctx's deadline.
