@@ -188,7 +188,7 @@ func (l *Limiter) fallbackMax(max int) int {
 
 func (l *Limiter) keys(key string) []string {
 	tag := l.cfg.prefix + "{" + key + "}"
-	return []string{tag + ":log", tag + ":day", tag + ":epoch"}
+	return []string{tag + ":log", tag + ":day", tag + ":epoch", tag + ":lease"}
 }
 
 // maxEpochs bounds the epochs a process remembers; past it, it forgets
@@ -312,7 +312,8 @@ func (l *Limiter) bookAndWait(ctx context.Context, key string) (err, redisErr er
 	err = l.call(ctx, func(ctx context.Context) (err error) {
 		res, err = reserveScript.Run(ctx, l.rdb, keys,
 			b.max, b.interval.Microseconds(), l.cfg.max, l.cfg.interval.Microseconds(),
-			l.cfg.margin.Microseconds(), maxWait, member, leadway.DailyProbeLease.Microseconds(), l.epochSeen(key)).Int64Slice()
+			l.cfg.margin.Microseconds(), maxWait, member, leadway.DailyProbeLease.Microseconds(), l.epochSeen(key),
+			l.firstLease(b).Microseconds()).Int64Slice()
 		return err
 	})
 	if err != nil {
@@ -339,39 +340,9 @@ func (l *Limiter) bookAndWait(ctx context.Context, key string) (err, redisErr er
 	if len(res) > 3 {
 		l.sawEpoch(key, res[3])
 	}
-	for wait > 0 {
-		timer := time.NewTimer(wait)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return l.cancelBooking(ctx, keys[0], member), nil, false
-		}
-		// The slot was booked from the bookings before it as they were
-		// then; some may have had their answer since, later than the
-		// margin assumed. Check again, and wait more if need be.
-		var left int64
-		err := l.call(ctx, func(ctx context.Context) (err error) {
-			left, err = recheckScript.Run(ctx, l.rdb, keys[:1],
-				b.max, b.interval.Microseconds(), l.cfg.max, l.cfg.interval.Microseconds(),
-				l.cfg.margin.Microseconds(), member).Int64()
-			return err
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return l.cancelBooking(ctx, keys[0], member), nil, false
-			}
-			// The slot stands as booked; Redis's trouble shows on the
-			// next call.
-			break
-		}
-		if left < 0 {
-			return nil, nil, true
-		}
-		wait = time.Duration(left) * time.Microsecond
-		if err := pastDeadline(ctx, wait); err != nil {
-			l.cancelBooking(ctx, keys[0], member)
-			return err, nil, false
+	if wait > 0 {
+		if err, gone := l.waitSlot(ctx, keys, member, b, wait); err != nil || gone {
+			return err, nil, gone
 		}
 	}
 	l.sent(key, member, b)
@@ -412,10 +383,15 @@ func pastDeadline(ctx context.Context, wait time.Duration) error {
 
 // cancelBooking frees a booked slot whose caller gave up, and returns
 // ctx's error.
-func (l *Limiter) cancelBooking(ctx context.Context, logKey, member string) error {
+func (l *Limiter) cancelBooking(ctx context.Context, keys []string, member string) error {
 	// On a context of its own: the caller's has ended.
 	_ = l.call(context.WithoutCancel(ctx), func(ctx context.Context) error {
-		return l.rdb.ZRem(ctx, logKey, member).Err()
+		_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.ZRem(ctx, keys[0], member)
+			p.ZRem(ctx, keys[3], member)
+			return nil
+		})
+		return err
 	})
 	return ctx.Err()
 }

@@ -7,9 +7,12 @@
 -- KEYS[3]: the location's epoch, a hash {id, hold}: id is the time it was
 -- created, so that a wipe, a restart without data or an eviction, which
 -- remove it with the log, gives the next caller a new id.
+-- KEYS[4]: the leases of bookings still waiting, a sorted set of member
+-- and expiry (µs); a booking whose lease lapsed (its process died, or
+-- gave up on the reply) is dropped, from the log too.
 -- ARGV: max, interval, ceiling max, ceiling interval, margin, the longest
 -- wait the caller accepts (-1: any), a unique member, the probe lease, the
--- epoch id the caller saw last (0: none).
+-- epoch id the caller saw last (0: none), a waiting booking's first lease.
 -- Returns {0, wait, probe, epoch}: booked, send in wait µs; probe is 1 when
 -- this call is the daily probe; epoch is the id to pass next time.
 -- {1, wait}: the slot is past the caller's wait. {2, wait}: the daily
@@ -50,6 +53,13 @@ elseif seen > 0 and seen ~= epoch and hold == 0 then
 end
 redis.call('PEXPIRE', KEYS[3], 7 * 86400000)
 
+-- Waiting bookings whose lease lapsed were never sent.
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 1000)
+for _, m in ipairs(lapsed) do
+  redis.call('ZREM', KEYS[1], m)
+  redis.call('ZREM', KEYS[4], m)
+end
+
 -- Bookings counted more than a window ago no longer bear on any booking.
 -- (Trimming by rank as well would drop entries that the bookings still
 -- waiting are measured from; the window bounds the log anyway.)
@@ -74,6 +84,10 @@ if maxWait >= 0 and wait > maxWait then return {1, wait} end
 
 redis.call('ZADD', KEYS[1], at, ARGV[7])
 redis.call('PEXPIRE', KEYS[1], math.floor((wait + keepIv + margin) / 1000) + 1000)
+if wait > 0 then
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[10]), ARGV[7])
+  redis.call('PEXPIRE', KEYS[4], math.floor((wait + keepIv + margin) / 1000) + 1000)
+end
 if probe == 1 then
   redis.call('HSET', KEYS[2], 'probe', now + tonumber(ARGV[8]))
 end
