@@ -20,19 +20,24 @@ func (l *Limiter) Fallback() bool {
 }
 
 // useRedis reports whether this call should go to Redis: always when it is
-// up; while it is down, one call every retryEvery tries it.
-func (l *Limiter) useRedis() bool {
+// up; while it is down, one call every retryEvery tries it, as the trial
+// whose success alone switches back.
+func (l *Limiter) useRedis() (use, trial bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.down {
-		return true
+		return true, false
 	}
 	if l.trying || time.Now().Before(l.retryAt) {
-		return false
+		return false, false
 	}
 	l.trying = true
-	return true
+	return true, true
 }
+
+// refusedRetry is how long a process whose Redis refused writes for want
+// of memory stays on the fallback before it tries again.
+const refusedRetry = 10 * time.Second
 
 // failuresToFall is how many Redis calls in a row must fail before the
 // process switches to the fallback: one slow reply does not make it flap.
@@ -47,13 +52,23 @@ func (l *Limiter) failed(err error) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.trying = false
-	l.retryAt = time.Now().Add(l.cfg.retryEvery)
 	l.failures++
-	if refusedWrite(err) && !l.refusedLogged {
-		l.refusedLogged = true
-		l.cfg.logger.Error("redislimit: Redis refused to write a booking (out of memory): the Redis that keeps budgets must not evict keys "+
-			"(maxmemory-policy noeviction) and needs memory to spare; until it has, this process limits on its share of the budget",
-			slog.String("error", err.Error()))
+	if refusedWrite(err) {
+		// Redis is up but full: a refused write is no slow reply, and
+		// trying it again soon only flaps. Keep to this process's share,
+		// at once and for longer.
+		l.refusedUntil = time.Now().Add(max(l.cfg.retryEvery, refusedRetry))
+		l.failures = max(l.failures, failuresToFall)
+		if !l.refusedLogged {
+			l.refusedLogged = true
+			l.cfg.logger.Error("redislimit: Redis refused to write a booking (out of memory): the Redis that keeps budgets must not evict keys "+
+				"(maxmemory-policy noeviction) and needs memory to spare; until it has, this process limits on its share of the budget",
+				slog.String("error", err.Error()))
+		}
+	}
+	l.retryAt = time.Now().Add(l.cfg.retryEvery)
+	if l.refusedUntil.After(l.retryAt) {
+		l.retryAt = l.refusedUntil
 	}
 	if l.down || l.failures < failuresToFall {
 		return l.down
@@ -100,16 +115,37 @@ func refusedWrite(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "OOM command not allowed")
 }
 
-func (l *Limiter) recovered() {
+// recovered records a Redis call that worked; a trial switches back from
+// the fallback (a call that began before the switch does not). It reports
+// whether the process came back within the last window and retryEvery,
+// while other processes may still be on theirs.
+func (l *Limiter) recovered(trial bool) (easing bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.trying = false
-	l.failures = 0
-	if l.down {
+	if trial {
+		l.trying = false
+	}
+	if !l.down {
+		l.failures = 0
+	}
+	if l.down && trial {
 		l.down = false
 		l.fallbackSends = nil
+		l.backAt = time.Now()
 		l.cfg.logger.Info("redislimit: Redis is back; sharing the budget through it again")
 	}
+	return !l.backAt.IsZero() && time.Since(l.backAt) < l.figures().interval+l.cfg.retryEvery
+}
+
+// easeBack keeps a call just back on Redis within this process's share as
+// well, on the fallback limiter that counted its sends while Redis was
+// away: the fleet's log does not yet hold the sends of processes still on
+// their fallback.
+func (l *Limiter) easeBack(ctx context.Context, key string) error {
+	l.mu.Lock()
+	local := l.local
+	l.mu.Unlock()
+	return local.Wait(ctx, key)
 }
 
 // waitFallback waits on the in-process fallback, on this process's share

@@ -29,8 +29,9 @@ func (l *Limiter) firstLease(b budget) time.Duration { return min(2*l.cfg.timeou
 // when bookings before it left or later when answers came back later than
 // the margin assumed. gone reports that the booking vanished (Redis lost
 // it, or its own lease lapsed), for the caller to book again.
-func (l *Limiter) waitSlot(ctx context.Context, keys []string, member string, b budget, wait time.Duration) (err error, gone bool) {
+func (l *Limiter) waitSlot(ctx context.Context, keys []string, member string, b budget) (err error, gone bool, redisErr error) {
 	lease := l.lease(b)
+	var wait time.Duration
 	// The reply's first lease is short: check, and so renew, at once.
 	for step := time.Duration(0); ; step = min(wait, lease/3) {
 		timer := time.NewTimer(step)
@@ -38,7 +39,7 @@ func (l *Limiter) waitSlot(ctx context.Context, keys []string, member string, b 
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			return l.cancelBooking(ctx, keys, member), false
+			return l.cancelBooking(ctx, keys, member), false, nil
 		}
 		var left int64
 		err := l.call(ctx, func(ctx context.Context) (err error) {
@@ -49,24 +50,21 @@ func (l *Limiter) waitSlot(ctx context.Context, keys []string, member string, b 
 		})
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return l.cancelBooking(ctx, keys, member), false
-		case err != nil && wait <= step:
-			// The slot stands as booked; Redis's trouble shows on the
-			// next call.
-			return nil, false
+			return l.cancelBooking(ctx, keys, member), false, nil
 		case err != nil:
-			wait -= step
-			continue
+			// Redis cannot be asked: the call waits on the fallback, which
+			// counts it, rather than send on a slot nobody checks.
+			return nil, false, err
 		case left < 0:
-			return nil, true
+			return nil, true, nil
 		}
 		wait = time.Duration(left) * time.Microsecond
 		if wait == 0 {
-			return nil, false
+			return nil, false, nil
 		}
 		if err := pastDeadline(ctx, wait); err != nil {
 			l.cancelBooking(ctx, keys, member)
-			return err, false
+			return err, false, nil
 		}
 	}
 }

@@ -123,7 +123,9 @@ type Limiter struct {
 	down bool // on the fallback
 	// failures counts the Redis calls that failed in a row.
 	failures      int
-	refusedLogged bool // the out-of-memory refusal was logged
+	refusedLogged bool      // the out-of-memory refusal was logged
+	refusedUntil  time.Time // a refused write keeps the fallback until then
+	backAt        time.Time // when the process last came back from the fallback
 	// recent holds, per location, this process's sends through Redis in
 	// about the last window, to seed the fallback with. fallbackSends are
 	// the fallback's sends per location, for the log once Redis is back.
@@ -221,8 +223,8 @@ func (l *Limiter) Wait(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if l.useRedis() {
-		if err, redisErr := l.viaRedis(ctx, key); redisErr == nil {
+	if use, trial := l.useRedis(); use {
+		if err, redisErr := l.viaRedis(ctx, key, trial); redisErr == nil {
 			return err
 		}
 	}
@@ -233,15 +235,20 @@ func (l *Limiter) Wait(ctx context.Context, key string) error {
 // the fallback's sends into the log. A first failed call is tried once
 // more before the process switches to the fallback; redisErr reports that
 // the caller must wait on the fallback.
-func (l *Limiter) viaRedis(ctx context.Context, key string) (err, redisErr error) {
+func (l *Limiter) viaRedis(ctx context.Context, key string, trial bool) (err, redisErr error) {
 	for {
 		redisErr = nil
-		if l.Fallback() {
+		if trial {
 			redisErr = l.backfill(ctx)
 		}
 		if redisErr == nil {
 			if err, redisErr = l.waitRedis(ctx, key); redisErr == nil {
-				l.recovered()
+				if l.recovered(trial) && err == nil {
+					// Just back from the fallback: the others may still be on
+					// theirs, unseen in the log, for up to retryEvery. Keep to
+					// this process's share too until they are back.
+					err = l.easeBack(ctx, key)
+				}
 				return err, nil
 			}
 		}
@@ -341,7 +348,11 @@ func (l *Limiter) bookAndWait(ctx context.Context, key string) (err, redisErr er
 		l.sawEpoch(key, res[3])
 	}
 	if wait > 0 {
-		if err, gone := l.waitSlot(ctx, keys, member, b, wait); err != nil || gone {
+		err, gone, redisErr := l.waitSlot(ctx, keys, member, b)
+		if redisErr != nil {
+			return nil, fmt.Errorf("redislimit: checking a booked slot: %w", redisErr), false
+		}
+		if err != nil || gone {
 			return err, nil, gone
 		}
 	}

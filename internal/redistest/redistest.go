@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,22 +25,24 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	args []string
 	cmd  *exec.Cmd
 }
 
 // Addr is where the server listens.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-// Start starts a redis-server for the test and stops it when the test
-// ends. It fails the test when the server is not installed.
-func Start(t testing.TB) *Server {
+// Start starts a redis-server for the test, with args added to its command
+// line (such as "--maxmemory", "2mb"), and stops it when the test ends. It
+// fails the test when the server is not installed.
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatal("redis-server not found on PATH: install the Debian package redis-server " +
 			"(apt-get update && apt-get install -y redis-server); .ci/run does so on a fresh machine")
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t)}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: freePort(t), args: args}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -58,9 +61,9 @@ func freePort(t testing.TB) int {
 // Start starts the server on its port and waits until it answers PING.
 func (s *Server) Start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+	s.cmd = exec.Command(s.bin, append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--logfile", filepath.Join(s.dir, "redis.log"))
+		"--logfile", filepath.Join(s.dir, "redis.log")}, s.args...)...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("starting redis-server: %v", err)
 	}
@@ -97,4 +100,21 @@ func (s *Server) Client(t testing.TB) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: s.Addr()})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
+}
+
+// Pause stops the server's process (SIGSTOP), as a stalled host would:
+// connections stay open and nothing answers until Resume.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("pausing redis-server: %v", err)
+	}
+}
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.t.Fatalf("resuming redis-server: %v", err)
+	}
 }
