@@ -5,7 +5,7 @@ GO ?= go
 
 ## check: everything CI runs (the README's test command), prerequisites first
 check: prereqs
-	@$(MAKE) --no-print-directory lint generate-check deps-check test bench-smoke spec-check
+	@$(MAKE) --no-print-directory lint size-check generate-check deps-check test bench-smoke spec-check
 
 ## prereqs: fail in seconds, naming what to install, if a tool check needs is missing
 prereqs:

@@ -21,89 +21,120 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-func main() {
-	url := flag.String("url", "", "base URL of the fake")
-	token := flag.String("token", "", "the fake's token")
-	redisAddr := flag.String("redis", "", "Redis address; empty: the default in-process limiter")
-	prefix := flag.String("prefix", "bench:", "Redis key prefix")
-	location := flag.String("location", "fleet-loc", "the location every call upserts to")
-	workers := flag.Int("workers", 16, "concurrent callers")
-	calls := flag.Int("calls", 100, "calls in all, shared by the workers")
-	max := flag.Int("max", 100, "the shared budget: requests per interval")
-	interval := flag.Duration("interval", time.Second, "the shared budget's window")
-	share := flag.Float64("share", 0.25, "the fallback's share of the budget")
-	flag.Parse()
+// flags are the fleet member's settings.
+type flags struct {
+	url, token, redisAddr, prefix, location string
+	workers, calls, max                     int
+	interval                                time.Duration
+	share                                   float64
+}
 
-	out := bufio.NewWriter(os.Stdout)
-	var outMu sync.Mutex
-	emit := func(format string, args ...any) {
-		outMu.Lock()
-		fmt.Fprintf(out, format+"\n", args...)
-		outMu.Unlock()
-	}
-	opts := []leadway.Option{leadway.WithBaseURL(*url)}
+func parseFlags() flags {
+	var f flags
+	flag.StringVar(&f.url, "url", "", "base URL of the fake")
+	flag.StringVar(&f.token, "token", "", "the fake's token")
+	flag.StringVar(&f.redisAddr, "redis", "", "Redis address; empty: the default in-process limiter")
+	flag.StringVar(&f.prefix, "prefix", "bench:", "Redis key prefix")
+	flag.StringVar(&f.location, "location", "fleet-loc", "the location every call upserts to")
+	flag.IntVar(&f.workers, "workers", 16, "concurrent callers")
+	flag.IntVar(&f.calls, "calls", 100, "calls in all, shared by the workers")
+	flag.IntVar(&f.max, "max", 100, "the shared budget: requests per interval")
+	flag.DurationVar(&f.interval, "interval", time.Second, "the shared budget's window")
+	flag.Float64Var(&f.share, "share", 0.25, "the fallback's share of the budget")
+	flag.Parse()
+	return f
+}
+
+// emitter writes the member's event lines to stdout, one at a time.
+type emitter struct {
+	mu  sync.Mutex
+	out *bufio.Writer
+}
+
+func (e *emitter) emit(format string, args ...any) {
+	e.mu.Lock()
+	fmt.Fprintf(e.out, format+"\n", args...)
+	e.mu.Unlock()
+}
+
+func main() {
+	f := parseFlags()
+	e := &emitter{out: bufio.NewWriter(os.Stdout)}
+	opts := []leadway.Option{leadway.WithBaseURL(f.url)}
 	stopWatch := func() {}
-	if *redisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
+	if f.redisAddr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: f.redisAddr})
 		defer rdb.Close()
-		lim := redislimit.New(rdb, redislimit.WithPrefix(*prefix), redislimit.WithBudget(*max, *interval),
-			redislimit.WithFallbackShare(*share), redislimit.WithLogger(slog.New(slog.DiscardHandler)))
+		lim := redislimit.New(rdb, redislimit.WithPrefix(f.prefix), redislimit.WithBudget(f.max, f.interval),
+			redislimit.WithFallbackShare(f.share), redislimit.WithLogger(slog.New(slog.DiscardHandler)))
 		opts = append(opts, leadway.WithRateLimiter(lim))
-		// Watch the switches to and from the fallback.
-		done := make(chan struct{})
-		var watched sync.WaitGroup
-		watched.Go(func() {
-			down := false
-			for {
-				select {
-				case <-done:
-					return
-				case <-time.After(5 * time.Millisecond):
-				}
-				if f := lim.Fallback(); f != down {
-					down = f
-					word := "back"
-					if f {
-						word = "down"
-					}
-					emit("%s %d", word, time.Now().UnixNano())
-				}
-			}
-		})
-		stopWatch = func() { close(done); watched.Wait() }
+		stopWatch = watchSwitches(lim, e)
 	}
-	c, err := leadway.New(*token, opts...)
+	c, err := leadway.New(f.token, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fleet:", err)
 		os.Exit(2)
 	}
-	var next, failed int
+	failed := upsertAll(c, f, e)
+	stopWatch()
+	c.CloseIdleConnections()
+	e.emit("summary calls=%d errors=%d", f.calls, failed)
+	e.out.Flush()
+}
+
+// watchSwitches emits a line at each switch of lim to and from its
+// fallback, and returns the function that stops watching.
+func watchSwitches(lim *redislimit.Limiter, e *emitter) (stop func()) {
+	done := make(chan struct{})
+	var watched sync.WaitGroup
+	watched.Go(func() {
+		down := false
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if f := lim.Fallback(); f != down {
+				down = f
+				word := "back"
+				if f {
+					word = "down"
+				}
+				e.emit("%s %d", word, time.Now().UnixNano())
+			}
+		}
+	})
+	return func() { close(done); watched.Wait() }
+}
+
+// upsertAll makes the member's calls from its workers, emitting a line as
+// each ends, and returns how many failed.
+func upsertAll(c *leadway.Client, f flags, e *emitter) (failed int) {
+	var next int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for range *workers {
+	for range f.workers {
 		wg.Go(func() {
 			for {
 				mu.Lock()
 				next++
 				i := next
 				mu.Unlock()
-				if i > *calls {
+				if i > f.calls {
 					return
 				}
-				req := leadway.UpsertRequest{PipelineId: "pipe-1", LocationId: *location, Name: leadway.Ptr(fmt.Sprint("deal ", i))}
+				req := leadway.UpsertRequest{PipelineId: "pipe-1", LocationId: f.location, Name: leadway.Ptr(fmt.Sprint("deal ", i))}
 				if _, err := c.Upsert(context.Background(), req); err != nil {
 					mu.Lock()
 					failed++
 					mu.Unlock()
 					fmt.Fprintln(os.Stderr, "fleet:", err)
 				}
-				emit("done %d", time.Now().UnixNano())
+				e.emit("done %d", time.Now().UnixNano())
 			}
 		})
 	}
 	wg.Wait()
-	stopWatch()
-	c.CloseIdleConnections()
-	emit("summary calls=%d errors=%d", *calls, failed)
-	out.Flush()
+	return failed
 }
