@@ -100,7 +100,7 @@ type journal struct {
 // disk is not an event: torn says how many bytes it has (0 when none), for
 // the caller to cut away before appending. When the header names another
 // input (by sha256), the events are not read: they are not this input's.
-func loadJournal(path string, states []rowState, sha string) (h *journalHeader, torn int64, err error) {
+func loadJournal(path string, states *rowTable, sha string) (h *journalHeader, torn int64, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil
@@ -123,7 +123,7 @@ func loadJournal(path string, states []rowState, sha string) (h *journalHeader, 
 			if err := json.Unmarshal(line, h); err != nil || h.Journal != journalVersion {
 				return nil, 0, fmt.Errorf("journal %s: not a leadway import journal (line 1); pass --journal to choose another path", path)
 			}
-			if h.SHA256 != sha || h.Rows != len(states)-1 {
+			if h.SHA256 != sha || h.Rows != states.rows {
 				return h, 0, nil
 			}
 			continue
@@ -135,26 +135,27 @@ func loadJournal(path string, states []rowState, sha string) (h *journalHeader, 
 }
 
 // readEvent applies one journal line to the rows' states.
-func readEvent(line []byte, states []rowState) error {
+func readEvent(line []byte, states *rowTable) error {
 	var ev event
-	if err := json.Unmarshal(line, &ev); err != nil || ev.Row < 1 || ev.Row >= len(states) {
+	if err := json.Unmarshal(line, &ev); err != nil || ev.Row < 1 || ev.Row > states.rows {
 		return errors.New("not an event of this input")
 	}
-	s := &states[ev.Row]
+	var s rowState
 	switch ev.Ev {
 	case "started":
-		s.state = stateStarted
+		s = rowState{state: stateStarted}
 	case "done":
-		*s = rowState{state: stateDone, id: ev.ID, new: ev.New}
+		s = rowState{state: stateDone, id: ev.ID, new: ev.New}
 	case "failed":
-		*s = rowState{state: stateFailed, msg: ev.Error, status: ev.Status}
+		s = rowState{state: stateFailed, msg: ev.Error, status: ev.Status}
 	case "unknown":
-		*s = rowState{state: stateUnknown, msg: ev.Reason}
+		s = rowState{state: stateUnknown, msg: ev.Reason}
 	case "pending":
-		*s = rowState{state: statePending}
+		s = rowState{state: statePending}
 	default:
 		return fmt.Errorf("unknown event %q", ev.Ev)
 	}
+	states.set(ev.Row, s)
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 // place. Failed and unknown rows keep their original columns, so that the
 // files can be fixed and imported again as they are; the columns they add
 // start with "_" and are ignored on import.
-func writeOutputs(cfg *Config, states []rowState, sum *Summary) (err error) {
+func writeOutputs(cfg *Config, states *rowTable, sum *Summary) (err error) {
 	results, err := createTemp(sum.Results)
 	if err != nil {
 		return err
@@ -48,7 +48,7 @@ func writeOutputs(cfg *Config, states []rowState, sum *Summary) (err error) {
 			if err != nil {
 				return &ReadError{Path: cfg.Input, Err: err}
 			}
-			s := states[row.Num]
+			s := states.get(row.Num)
 			switch s.state {
 			case stateDone:
 				outcome := "updated"

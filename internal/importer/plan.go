@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -68,7 +69,11 @@ func Done(cfg *Config, scan *Scan) (map[string]int, error) {
 	if _, err := os.Stat(cfg.journalPath()); cfg.Restart || errors.Is(err, os.ErrNotExist) {
 		return map[string]int{}, nil
 	}
-	states := make([]rowState, scan.Rows+1)
+	states, err := newRowTable(filepath.Dir(cfg.journalPath()), scan.Rows)
+	if err != nil {
+		return nil, err
+	}
+	defer states.close()
 	h, _, err := loadJournal(cfg.journalPath(), states, scan.SHA256)
 	if err != nil {
 		return nil, err
@@ -86,7 +91,7 @@ func Done(cfg *Config, scan *Scan) (map[string]int, error) {
 			if err != nil {
 				return err
 			}
-			if states[row.Num].state == stateDone {
+			if states.get(row.Num).state == stateDone {
 				done[row.Req.LocationId]++
 			}
 		}

@@ -144,6 +144,7 @@ func Run(ctx context.Context, client *leadway.Client, cfg *Config, scan *Scan, t
 		return nil, err
 	}
 	defer r.j.close()
+	defer r.states.close()
 	stopReports := r.reportEverySecond()
 	callCtx, stopWatch := r.watchStop(ctx)
 	r.sendPasses(callCtx, client)
@@ -162,7 +163,7 @@ type run struct {
 
 	mu      sync.Mutex // guards sum, states and failure
 	sum     *Summary
-	states  []rowState
+	states  *rowTable
 	failure error // the first local error: the journal could not be written
 
 	stopping atomic.Bool
@@ -182,8 +183,18 @@ type inFlightRow struct {
 // earlier run left in flight, and checks the output directory: everything
 // that can fail locally, before the first request.
 func openRun(cfg *Config, scan *Scan, tr *Transport) (*run, error) {
-	r := &run{cfg: cfg, scan: scan, tr: tr, states: make([]rowState, scan.Rows+1), rowOf: map[int]*inFlightRow{}}
 	jpath := cfg.journalPath()
+	states, err := newRowTable(filepath.Dir(jpath), scan.Rows)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, scan: scan, tr: tr, states: states, rowOf: map[int]*inFlightRow{}}
+	ok := false
+	defer func() {
+		if !ok {
+			states.close()
+		}
+	}()
 	r.sum = &Summary{Journal: jpath, Spent: map[string]time.Time{}}
 	r.sum.Total, r.sum.DailyLeft = scan.Rows, -1
 	r.sum.Results, r.sum.FailedFile, r.sum.UnknownFile = OutputPaths(cfg.Input, cfg.Spec.Format, cfg.OutputDir)
@@ -207,7 +218,7 @@ func openRun(cfg *Config, scan *Scan, tr *Transport) (*run, error) {
 	}
 	fresh := h == nil
 	if fresh {
-		clear(r.states)
+		r.states.reset()
 		h = &journalHeader{Journal: journalVersion, Input: cfg.Input, SHA256: scan.SHA256, Rows: scan.Rows}
 	}
 	r.sum.Resumed = !fresh
@@ -227,12 +238,17 @@ func openRun(cfg *Config, scan *Scan, tr *Transport) (*run, error) {
 			return nil, err
 		}
 	}
-	for i := 1; i < len(r.states); i++ {
-		if r.states[i].state == stateDone {
+	for i := 1; i <= r.states.rows; i++ {
+		if r.states.get(i).state == stateDone {
 			r.sum.Done++
 		}
 	}
+	if r.states.err != nil {
+		j.close()
+		return nil, r.states.err
+	}
 	r.start = time.Now()
+	ok = true
 	return r, nil
 }
 
@@ -273,8 +289,8 @@ func (r *run) finish() (*Summary, error) {
 	sum := r.sum
 	sum.Interrupted = r.stopping.Load() && sum.AuthRefused == nil
 	sum.Done, sum.Failed, sum.Unknown, sum.Pending = 0, 0, 0, 0
-	for i := 1; i < len(r.states); i++ {
-		switch r.states[i].state {
+	for i := 1; i <= r.states.rows; i++ {
+		switch r.states.get(i).state {
 		case stateDone:
 			sum.Done++
 		case stateFailed:
@@ -287,6 +303,9 @@ func (r *run) finish() (*Summary, error) {
 	}
 	if err := writeOutputs(r.cfg, r.states, sum); err != nil {
 		return nil, err
+	}
+	if r.states.err != nil {
+		return nil, r.states.err
 	}
 	sum.Elapsed = time.Since(r.start)
 	if r.tr != nil {

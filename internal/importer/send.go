@@ -12,7 +12,11 @@ import (
 // again, the rows a pass left pending after 429s that were not the daily
 // kind, at most maxExtraPasses times.
 func (r *run) sendPasses(ctx context.Context, client *leadway.Client) {
-	want := func(row *Row) bool { return sendable(r.states[row.Num].state, row.Req.Id != nil) }
+	want := func(row *Row) bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return sendable(r.states.get(row.Num).state, row.Req.Id != nil)
+	}
 	for pass := 0; ; pass++ {
 		again := r.sendPass(ctx, client, want)
 		if len(again) == 0 || r.stopping.Load() || pass == maxExtraPasses {
@@ -149,7 +153,7 @@ func (r *run) record(n int, res leadway.BulkResult) (again bool) {
 	defer r.report()
 	defer r.mu.Unlock()
 	sum := r.sum
-	r.states[n] = st
+	r.states.set(n, st)
 	if !errors.Is(res.Err, leadway.ErrNotSent) && !errors.Is(res.Err, errStopped) {
 		sum.Sent++
 	}

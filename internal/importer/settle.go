@@ -26,10 +26,10 @@ func sendable(s uint8, hasID bool) bool {
 
 // settleInterrupted turns rows left "started" by a run that died into
 // unknown rows (creates) or pending ones (updates), in the journal too.
-func settleInterrupted(cfg *Config, states []rowState, j *journal) error {
+func settleInterrupted(cfg *Config, states *rowTable, j *journal) error {
 	var inFlight []int
-	for i := 1; i < len(states); i++ {
-		if states[i].state == stateStarted {
+	for i := 1; i <= states.rows; i++ {
+		if states.get(i).state == stateStarted {
 			inFlight = append(inFlight, i)
 		}
 	}
@@ -55,11 +55,11 @@ func settleInterrupted(cfg *Config, states []rowState, j *journal) error {
 	}
 	for _, n := range inFlight {
 		if hasID[n] {
-			states[n] = rowState{state: statePending}
+			states.set(n, rowState{state: statePending})
 			continue
 		}
 		reason := "the import stopped while this create was in flight; it may have been applied"
-		states[n] = rowState{state: stateUnknown, msg: reason}
+		states.set(n, rowState{state: stateUnknown, msg: reason})
 		if err := j.append(event{Row: n, Ev: "unknown", Reason: reason}); err != nil {
 			return err
 		}

@@ -1,0 +1,40 @@
+package importer
+
+import (
+	"strings"
+	"testing"
+)
+
+// The table of rows keeps every field of a row's state, on disk, and rows
+// never written read as pending.
+func TestRowTable(t *testing.T) {
+	tab, err := newRowTable(t.TempDir(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.close()
+	long := strings.Repeat("x", idMax+10)
+	want := map[int]rowState{
+		1: {state: stateDone, id: "opp00000000000000001", new: true},
+		2: {state: stateFailed, msg: "422 Unprocessable Entity: pipelineId is invalid", status: 422},
+		3: {state: stateUnknown, msg: "the import stopped while this create was in flight"},
+		4: {state: stateDone, id: long},
+	}
+	for n, s := range want {
+		tab.set(n, s)
+	}
+	tab.set(2, rowState{state: stateFailed, msg: "second failure", status: 500}) // the last event wins
+	want[2] = rowState{state: stateFailed, msg: "second failure", status: 500}
+	for n := 1; n <= 5; n++ {
+		if got := tab.get(n); got != want[n] {
+			t.Errorf("row %d: %+v, want %+v", n, got, want[n])
+		}
+	}
+	tab.reset()
+	if got := tab.get(1); got != (rowState{}) {
+		t.Errorf("after reset: %+v", got)
+	}
+	if tab.err != nil {
+		t.Error(tab.err)
+	}
+}
