@@ -39,11 +39,16 @@ func resumeCommand(cmd *cobra.Command, path string) string {
 }
 
 // baseTransport is a copy of http.DefaultTransport for the import's own
-// connection pool, or DefaultTransport itself when something replaced it
-// with another kind of RoundTripper.
-func baseTransport() http.RoundTripper {
+// connection pool, sized for inFlight calls at once, or DefaultTransport
+// itself when something replaced it with another kind of RoundTripper.
+func baseTransport(inFlight int) http.RoundTripper {
 	if t, ok := http.DefaultTransport.(*http.Transport); ok {
-		return t.Clone()
+		c := t.Clone()
+		// Every call goes to one host: keep a connection for each call in
+		// flight, or each call beyond two opens and closes its own.
+		c.MaxIdleConnsPerHost = inFlight
+		c.MaxIdleConns = max(c.MaxIdleConns, inFlight)
+		return c
 	}
 	return http.DefaultTransport
 }

@@ -41,7 +41,7 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 	if err != nil {
 		return failImport(e, err)
 	}
-	client, counter, release, err := f.client(cmd, e, g)
+	client, counter, release, err := f.client(cmd, e, g, f.perLocation*len(scan.Locations))
 	if err != nil {
 		return fail(e, err)
 	}
@@ -109,7 +109,7 @@ func dryRunImport(e env, cfg *importer.Config, f *importFlags) int {
 // client builds the import's client on LEADWAY_TOKEN or the installs of
 // --store, with the shared or told budget, sending through the transport
 // that records each row as it leaves.
-func (f *importFlags) client(cmd *cobra.Command, e env, g *globalFlags) (*importClient, *importer.Transport, func(), error) {
+func (f *importFlags) client(cmd *cobra.Command, e env, g *globalFlags, inFlight int) (*importClient, *importer.Transport, func(), error) {
 	token := e.getenv("LEADWAY_TOKEN")
 	useStore, err := usesStore(e, "import", f.store, token)
 	if err != nil {
@@ -118,7 +118,7 @@ func (f *importFlags) client(cmd *cobra.Command, e env, g *globalFlags) (*import
 	if token == "" && !useStore {
 		return nil, nil, nil, usageErrorf("LEADWAY_TOKEN is not set: export the API token there (it is never taken from a flag), or use installs with --store")
 	}
-	counter := &importer.Transport{Base: baseTransport()}
+	counter := &importer.Transport{Base: baseTransport(min(max(inFlight, 2), 1024))}
 	opts := append([]leadway.Option{
 		leadway.WithMaxRetries(f.maxRetries),
 		leadway.WithHTTPClient(&http.Client{Transport: counter}),
