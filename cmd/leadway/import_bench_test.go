@@ -93,7 +93,7 @@ func runMeasured(b *testing.B, env []string, bin string, args ...string) (*sysca
 }
 
 func cpuOf(ru *syscall.Rusage) float64 {
-	return float64(time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Microseconds())
+	return float64(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Microseconds())
 }
 
 // writeBenchDeals writes n deals over 100 locations.
