@@ -92,6 +92,22 @@ type Progress struct {
 	Elapsed time.Duration
 }
 
+// count adds a row in state s to its outcome, and reports whether it has
+// one (a pending or started row has none).
+func (p *Progress) count(s uint8) bool {
+	switch s {
+	case stateDone:
+		p.Done++
+	case stateFailed:
+		p.Failed++
+	case stateUnknown:
+		p.Unknown++
+	default:
+		return false
+	}
+	return true
+}
+
 // Finished is how many rows have an outcome.
 func (p Progress) Finished() int { return p.Done + p.Failed + p.Unknown }
 
@@ -290,14 +306,7 @@ func (r *run) finish() (*Summary, error) {
 	sum.Interrupted = r.stopping.Load() && sum.AuthRefused == nil
 	sum.Done, sum.Failed, sum.Unknown, sum.Pending = 0, 0, 0, 0
 	for i := 1; i <= r.states.rows; i++ {
-		switch r.states.get(i).state {
-		case stateDone:
-			sum.Done++
-		case stateFailed:
-			sum.Failed++
-		case stateUnknown:
-			sum.Unknown++
-		default:
+		if !sum.count(r.states.get(i).state) {
 			sum.Pending++
 		}
 	}

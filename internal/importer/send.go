@@ -157,14 +157,7 @@ func (r *run) record(n int, res leadway.BulkResult) (again bool) {
 	if !errors.Is(res.Err, leadway.ErrNotSent) && !errors.Is(res.Err, errStopped) {
 		sum.Sent++
 	}
-	switch st.state {
-	case stateDone:
-		sum.Done++
-	case stateFailed:
-		sum.Failed++
-	case stateUnknown:
-		sum.Unknown++
-	}
+	sum.count(st.state)
 	if res.Result != nil {
 		if left := res.Result.RateLimit.DailyRemaining; left >= 0 && (sum.DailyLeft < 0 || left < sum.DailyLeft) {
 			sum.DailyLeft = left
