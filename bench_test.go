@@ -119,7 +119,7 @@ func BenchmarkUpsertLoopback(b *testing.B) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("Content-Length", strconv.Itoa(len(body)))
-		h.Set("X-RateLimit-Max", "1000000000")
+		h.Set("X-RateLimit-Max", "1000000")
 		h.Set("X-RateLimit-Interval-Milliseconds", "1000")
 		w.Write(body)
 	}))
@@ -142,7 +142,7 @@ func (m memoryRT) RoundTrip(r *http.Request) (*http.Response, error) {
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Max": {"1000000000"}, "X-Ratelimit-Interval-Milliseconds": {"1000"}},
+		Header:        http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Max": {"1000000"}, "X-Ratelimit-Interval-Milliseconds": {"1000"}},
 		Body:          io.NopCloser(bytes.NewReader(m.body)),
 		ContentLength: int64(len(m.body)),
 		Request:       r,
