@@ -87,8 +87,16 @@ func TestFleetThroughRedisFaults(t *testing.T) {
 			rs := redistest.Start(t, tc.args...)
 			got := runFaultFleet(t, rs, tc.fault)
 			t.Logf("%s: %d calls, %d 429s, %d errors, switches %v", tc.name, got.calls, got.rateLimited, got.errors, got.switches)
-			if got.rateLimited > tc.max429 || got.errors > tc.maxErrors {
-				t.Errorf("%d 429s and %d caller errors; want at most %d and %d", got.rateLimited, got.errors, tc.max429, tc.maxErrors)
+			// Under the race detector every process runs several times
+			// slower and a fault lands on more calls in flight: the
+			// limits double (make bench measures without it). The
+			// behaviour before drew 64 to 135.
+			max429 := tc.max429
+			if underRace {
+				max429 *= 2
+			}
+			if got.rateLimited > max429 || got.errors > tc.maxErrors {
+				t.Errorf("%d 429s and %d caller errors; want at most %d and %d", got.rateLimited, got.errors, max429, tc.maxErrors)
 			}
 			for i, n := range got.switches {
 				if n > tc.maxSwitch {

@@ -40,15 +40,18 @@ local keepIv = math.max(iv, civ)
 -- whole window has passed (hold). A process that never saw the old epoch
 -- cannot tell a loss from a first use; the first that can sets the hold,
 -- from the new epoch's creation, by when the log was surely gone.
+-- The hold's slack covers sends still on their way to the API when the log
+-- was lost: a tenth of the window, at least the margin.
+local slack = math.max(margin, math.floor(keepIv / 10))
 local seen = tonumber(ARGV[9])
 local ep = redis.call('HMGET', KEYS[3], 'id', 'hold')
 local epoch, hold = tonumber(ep[1]), tonumber(ep[2] or '0')
 if not epoch then
   epoch, hold = now, 0
-  if seen > 0 then hold = now + keepIv + margin end
+  if seen > 0 then hold = now + keepIv + slack end
   redis.call('HSET', KEYS[3], 'id', epoch, 'hold', hold)
 elseif seen > 0 and seen ~= epoch and hold == 0 then
-  hold = epoch + keepIv + margin
+  hold = epoch + keepIv + slack
   redis.call('HSET', KEYS[3], 'hold', hold)
 end
 redis.call('PEXPIRE', KEYS[3], 7 * 86400000)
