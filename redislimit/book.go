@@ -89,22 +89,24 @@ func (l *Limiter) bookAndWait(ctx context.Context, key string) (err, redisErr er
 func (l *Limiter) sent(key, member string, b budget) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// At most a budget's worth: sends that never get an answer (the
-	// request failed on the way) must not pile up.
-	q := append(l.unanswered[key], member)
-	if n := len(q) - max(l.cfg.max, b.max); n > 0 {
-		q = q[n:]
-	}
-	l.unanswered[key] = q
-	// The sends of about the last window, at most a budget's worth.
-	r := append(l.recent[key], time.Now())
-	if n := len(r) - max(l.cfg.max, b.max); n > 0 {
-		r = r[n:]
-	}
-	if len(l.recent) >= maxEpochs {
+	// At most a budget's worth of each: sends that never get an answer
+	// (the request failed on the way) must not pile up, and only the last
+	// window's sends seed the fallback.
+	keep := max(l.cfg.max, b.max)
+	l.unanswered[key] = appendLast(l.unanswered[key], member, keep)
+	if len(l.recent) >= maxLocations {
 		clear(l.recent)
 	}
-	l.recent[key] = r
+	l.recent[key] = appendLast(l.recent[key], time.Now(), keep)
+}
+
+// appendLast appends v to q and keeps its last n elements.
+func appendLast[T any](q []T, v T, n int) []T {
+	q = append(q, v)
+	if extra := len(q) - n; extra > 0 {
+		q = q[extra:]
+	}
+	return q
 }
 
 // pastDeadline reports the error of a slot past ctx's deadline.

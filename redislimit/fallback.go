@@ -142,19 +142,20 @@ func (l *Limiter) recovered(trial bool) (easing bool) {
 // away: the fleet's log does not yet hold the sends of processes still on
 // their fallback.
 func (l *Limiter) easeBack(ctx context.Context, key string) error {
+	return l.fallback().Wait(ctx, key)
+}
+
+// fallback is the in-process limiter, which a switch to it replaces.
+func (l *Limiter) fallback() leadway.Limiter {
 	l.mu.Lock()
-	local := l.local
-	l.mu.Unlock()
-	return local.Wait(ctx, key)
+	defer l.mu.Unlock()
+	return l.local
 }
 
 // waitFallback waits on the in-process fallback, on this process's share
 // of the budget. Each send is kept, for the fleet's log once Redis is back.
 func (l *Limiter) waitFallback(ctx context.Context, key string) error {
-	l.mu.Lock()
-	local := l.local
-	l.mu.Unlock()
-	if err := local.Wait(ctx, key); err != nil {
+	if err := l.fallback().Wait(ctx, key); err != nil {
 		return err
 	}
 	l.mu.Lock()

@@ -24,10 +24,7 @@ func (l *Limiter) Observe(key string, rl leadway.RateLimit) {
 	if local.Max > 0 {
 		local.Max = l.fallbackMax(local.Max)
 	}
-	l.mu.Lock()
-	fallback := l.local
-	l.mu.Unlock()
-	fallback.Observe(key, local)
+	l.fallback().Observe(key, local)
 
 	// A figure over the client's bound is not a budget anyone announced.
 	if rl.Max > 0 && rl.Max <= leadway.MaxBurstFigure && rl.Interval > 0 && rl.Interval <= maxAdaptedInterval {

@@ -191,9 +191,10 @@ func (l *Limiter) keys(key string) []string {
 	return []string{tag + ":log", tag + ":day", tag + ":epoch", tag + ":lease"}
 }
 
-// maxEpochs bounds the epochs a process remembers; past it, it forgets
-// them all, and notices a lost log only from then on.
-const maxEpochs = 100_000
+// maxLocations bounds the locations a process remembers epochs and recent
+// sends of; past it, it forgets them all, and notices a lost log (or seeds
+// its fallback) only from then on.
+const maxLocations = 100_000
 
 // epochSeen returns the epoch of key's log this process saw last, 0 if none.
 func (l *Limiter) epochSeen(key string) int64 {
@@ -205,7 +206,7 @@ func (l *Limiter) epochSeen(key string) int64 {
 func (l *Limiter) sawEpoch(key string, epoch int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.epochs) >= maxEpochs {
+	if len(l.epochs) >= maxLocations {
 		clear(l.epochs)
 	}
 	l.epochs[key] = epoch

@@ -54,8 +54,12 @@ func runImport(ctx context.Context, cmd *cobra.Command, path string, f *importFl
 	cfg.Progress = prog.update
 	cfg.Notice = func(msg string) { fmt.Fprintf(e.stderr, "leadway: import: %s\n", msg) }
 	cfg.Stopping = func(n int) {
-		fmt.Fprintf(e.stderr, "leadway: import: stopping; waiting for %d call%s in flight (at most %s; press Ctrl-C again to cancel them)\n",
-			n, map[bool]string{true: "", false: "s"}[n == 1], f.drainTimeout)
+		calls := "calls"
+		if n == 1 {
+			calls = "call"
+		}
+		fmt.Fprintf(e.stderr, "leadway: import: stopping; waiting for %d %s in flight (at most %s; press Ctrl-C again to cancel them)\n",
+			n, calls, f.drainTimeout)
 	}
 	runCtx, stopSignals := secondSignalCancels(ctx)
 	defer stopSignals()

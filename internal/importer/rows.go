@@ -105,13 +105,6 @@ func (t *rowTable) set(n int, s rowState) {
 	}
 }
 
-// reset makes every row pending again.
-func (t *rowTable) reset() {
-	if err := t.recs.Truncate(0); err != nil {
-		t.fail(err)
-	}
-}
-
 func (t *rowTable) fail(err error) {
 	if t.err == nil {
 		t.err = &LocalError{Op: "keeping the table of rows", Path: t.recs.Name(), Err: err}

@@ -30,10 +30,6 @@ func TestRowTable(t *testing.T) {
 			t.Errorf("row %d: %+v, want %+v", n, got, want[n])
 		}
 	}
-	tab.reset()
-	if got := tab.get(1); got != (rowState{}) {
-		t.Errorf("after reset: %+v", got)
-	}
 	if tab.err != nil {
 		t.Error(tab.err)
 	}

@@ -3,9 +3,9 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -226,7 +226,8 @@ func openRun(cfg *Config, scan *Scan, tr *Transport) (*run, error) {
 			if err := cutTorn(jpath, torn); err != nil {
 				return nil, err
 			}
-			r.notice("journal " + jpath + ": cut away a last line left unfinished by a crash or a full disk (" + plural1(torn, "byte") + "); its event never happened")
+			r.notice(fmt.Sprintf("journal %s: cut away a last line left unfinished by a crash or a full disk (%d byte%s); its event never happened",
+				jpath, torn, plural(int(torn))))
 		}
 	}
 	if h != nil && (h.SHA256 != scan.SHA256 || h.Rows != scan.Rows) {
@@ -234,7 +235,6 @@ func openRun(cfg *Config, scan *Scan, tr *Transport) (*run, error) {
 	}
 	fresh := h == nil
 	if fresh {
-		r.states.reset()
 		h = &journalHeader{Journal: journalVersion, Input: cfg.Input, SHA256: scan.SHA256, Rows: scan.Rows}
 	}
 	r.sum.Resumed = !fresh
@@ -246,17 +246,22 @@ func openRun(cfg *Config, scan *Scan, tr *Transport) (*run, error) {
 		return nil, err
 	}
 	r.j = j
-	// Rows that were in flight when an earlier run died: a create may have
-	// landed, so it is never sent again; an update is safe to repeat.
+	// One pass over the rows of an earlier run: those done, and those in
+	// flight when it died. A create among these may have landed, so it is
+	// never sent again; an update is safe to repeat.
 	if !fresh {
-		if err := settleInterrupted(cfg, r.states, j); err != nil {
+		var inFlight []int
+		for i := 1; i <= r.states.rows; i++ {
+			switch r.states.get(i).state {
+			case stateDone:
+				r.sum.Done++
+			case stateStarted:
+				inFlight = append(inFlight, i)
+			}
+		}
+		if err := settleInterrupted(cfg, r.states, j, inFlight); err != nil {
 			j.close()
 			return nil, err
-		}
-	}
-	for i := 1; i <= r.states.rows; i++ {
-		if r.states.get(i).state == stateDone {
-			r.sum.Done++
 		}
 	}
 	if r.states.err != nil {
@@ -331,11 +336,4 @@ func (r *run) fail(err error) {
 	}
 	r.mu.Unlock()
 	r.stopping.Store(true)
-}
-
-func plural1(n int64, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }

@@ -121,8 +121,8 @@ func (r *run) started(row *inFlightRow) error {
 // afterCall journals a call's outcome on the worker that made it, and stops
 // the run when the API refused the credentials.
 func (r *run) afterCall(res *leadway.BulkResult) {
-	row := r.row(res.Index)
 	r.rowMu.Lock()
+	row := r.rowOf[res.Index]
 	sent := row.sent
 	r.rowMu.Unlock()
 	if sent {

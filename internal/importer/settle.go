@@ -24,15 +24,10 @@ func sendable(s uint8, hasID bool) bool {
 	return false
 }
 
-// settleInterrupted turns rows left "started" by a run that died into
-// unknown rows (creates) or pending ones (updates), in the journal too.
-func settleInterrupted(cfg *Config, states *rowTable, j *journal) error {
-	var inFlight []int
-	for i := 1; i <= states.rows; i++ {
-		if states.get(i).state == stateStarted {
-			inFlight = append(inFlight, i)
-		}
-	}
+// settleInterrupted turns the rows inFlight, left "started" by a run that
+// died, in ascending order, into unknown rows (creates) or pending ones
+// (updates), in the journal too.
+func settleInterrupted(cfg *Config, states *rowTable, j *journal, inFlight []int) error {
 	if len(inFlight) == 0 {
 		return nil
 	}
