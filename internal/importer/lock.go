@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // LockedError refuses a run while another import holds the journal: two
@@ -56,9 +57,7 @@ func Lock(journal string) (*JournalLock, error) {
 	if err := flock(f); err != nil {
 		f.Close()
 		if errors.Is(err, errLocked) {
-			pid, _ := os.ReadFile(path)
-			n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
-			return nil, &LockedError{Journal: journal, PID: n}
+			return nil, &LockedError{Journal: journal, PID: holder(path)}
 		}
 		return nil, &LocalError{Op: "locking the journal", Path: path, Err: err}
 	}
@@ -68,6 +67,20 @@ func Lock(journal string) (*JournalLock, error) {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &JournalLock{f: f}, nil
+}
+
+// holder reads the pid the lock's holder wrote, 0 when there is none. A
+// holder that has just taken the lock writes its pid a moment later: wait
+// for it a little.
+func holder(path string) int {
+	for range 20 {
+		data, _ := os.ReadFile(path)
+		if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && n > 0 {
+			return n
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return 0
 }
 
 // Unlock releases the lock. The file stays, empty of meaning: removing it
