@@ -1,11 +1,11 @@
 # The front door. A newcomer runs `make demo`, then `make check`.
 GO ?= go
 
-.PHONY: check prereqs demo generate generate-check deps-check size-check test lint spec-check bench bench-smoke
+.PHONY: check prereqs demo generate generate-check deps-check size-check fault-check test lint spec-check bench bench-smoke
 
 ## check: everything CI runs (the README's test command), prerequisites first
 check: prereqs
-	@$(MAKE) --no-print-directory lint size-check generate-check deps-check test bench-smoke spec-check
+	@$(MAKE) --no-print-directory lint size-check generate-check deps-check test fault-check bench-smoke spec-check
 
 ## prereqs: fail in seconds, naming what to install, if a tool check needs is missing
 prereqs:
@@ -43,6 +43,11 @@ size-check:
 ## test: all tests under the race detector
 test:
 	$(GO) test -race -count=1 ./...
+
+## fault-check: the shared budget through Redis faults, real processes and a real
+## redis-server; alone and without -race, since it counts how late requests arrive
+fault-check:
+	$(GO) test -count=1 -run '^TestFleetThroughRedisFaults$$' ./redislimit
 
 ## lint: gofmt, go vet and staticcheck (pinned in go.mod's tool block)
 lint:

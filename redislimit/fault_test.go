@@ -47,6 +47,13 @@ func TestFleetThroughRedisFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault runs take about 40 s")
 	}
+	if underRace {
+		// The runs count 429s, which follow how late requests reach the
+		// API; the race detector slows every process several times over,
+		// beside the other packages' tests. make check runs them on
+		// their own, without it (make fault-check).
+		t.Skip("a timing test: make fault-check runs it without the race detector")
+	}
 	for _, tc := range []struct {
 		name       string
 		args       []string // redis-server's
@@ -87,16 +94,8 @@ func TestFleetThroughRedisFaults(t *testing.T) {
 			rs := redistest.Start(t, tc.args...)
 			got := runFaultFleet(t, rs, tc.fault)
 			t.Logf("%s: %d calls, %d 429s, %d errors, switches %v", tc.name, got.calls, got.rateLimited, got.errors, got.switches)
-			// Under the race detector every process runs several times
-			// slower and a fault lands on more calls in flight: the
-			// limits double (make bench measures without it). The
-			// behaviour before drew 64 to 135.
-			max429 := tc.max429
-			if underRace {
-				max429 *= 2
-			}
-			if got.rateLimited > max429 || got.errors > tc.maxErrors {
-				t.Errorf("%d 429s and %d caller errors; want at most %d and %d", got.rateLimited, got.errors, max429, tc.maxErrors)
+			if got.rateLimited > tc.max429 || got.errors > tc.maxErrors {
+				t.Errorf("%d 429s and %d caller errors; want at most %d and %d", got.rateLimited, got.errors, tc.max429, tc.maxErrors)
 			}
 			for i, n := range got.switches {
 				if n > tc.maxSwitch {
