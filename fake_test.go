@@ -329,7 +329,7 @@ func TestFakeContextEndsADelayedCall(t *testing.T) {
 // BenchmarkFakeUpsert measures a round trip through the wrapper and the
 // fake, and reports how many calls the fake rate limited.
 func BenchmarkFakeUpsert(b *testing.B) {
-	srv := startFake(b, leadwaytest.WithRateLimit(1<<30, time.Second))
+	srv := startFake(b, leadwaytest.WithRateLimit(leadway.MaxBurstFigure, time.Second))
 	client := fakeClient(b, srv)
 	req := minimal()
 	req.Id = leadway.Ptr("opp-bench")
