@@ -13,7 +13,6 @@ import (
 	"io"
 	"iter"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,46 +123,6 @@ func quoteAll(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
-// fieldKinds maps each JSON field name of the request to how a CSV cell
-// becomes its JSON value.
-var fieldKinds = func() map[string]kind {
-	m := map[string]kind{}
-	t := reflect.TypeFor[leadway.UpsertRequest]()
-	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		ft := f.Type
-		if ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		switch {
-		case ft.Kind() == reflect.String:
-			m[name] = kindString
-		case ft.Kind() == reflect.Float64 || ft.Kind() == reflect.Float32 || ft.Kind() == reflect.Int:
-			m[name] = kindNumber
-		case ft.Kind() == reflect.Bool:
-			m[name] = kindBool
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
-			m[name] = kindList
-		default:
-			m[name] = kindJSON // such as customFields: a JSON column
-		}
-	}
-	return m
-}()
-
-type kind int
-
-const (
-	kindString kind = iota
-	kindNumber
-	kindBool
-	kindList
-	kindJSON
-)
-
 // Fields returns the request's JSON field names, which CSV headers and JSON
 // keys use.
 func Fields() []string {
@@ -206,31 +165,35 @@ func ignored(col string) bool { return strings.HasPrefix(col, "_") }
 
 // Reader reads rows from an input, one at a time.
 type Reader struct {
-	spec   Spec
-	csv    *csv.Reader
-	header []string
-	fields []string // the request field of each column, "" when ignored
-	lines  *bufio.Reader
-	line   int
-	num    int
-	obj    map[string]json.RawMessage
+	spec     Spec
+	csv      *csv.Reader
+	header   []string
+	cols     []*requestField // the request field of each column, nil when ignored
+	defaults []defaultValue
+	// records, when set, reads rows as they are, without making their
+	// requests: for writing the output files, which repeat rows.
+	records bool
+	lines   *bufio.Reader
+	line    int
+	num     int
+	obj     map[string]json.RawMessage
 }
 
 // Header returns the CSV header, or nil for JSON Lines.
 func (rd *Reader) Header() []string { return rd.header }
 
-// request fills defaults, decodes obj strictly and validates it as the
+// request (for JSON Lines) fills defaults, decodes obj strictly and validates it as the
 // client does before sending.
 func (rd *Reader) request(obj map[string]json.RawMessage) (leadway.UpsertRequest, error) {
-	for f, v := range rd.spec.Defaults {
-		if _, ok := obj[f]; ok {
+	for _, d := range rd.defaults {
+		if _, ok := obj[d.field.name]; ok {
 			continue
 		}
-		raw, err := cellJSON(f, v)
+		raw, err := cellJSON(d.field.name, d.value)
 		if err != nil {
 			return leadway.UpsertRequest{}, err
 		}
-		obj[f] = raw
+		obj[d.field.name] = raw
 	}
 	data, err := json.Marshal(obj)
 	if err != nil {
@@ -246,44 +209,20 @@ func (rd *Reader) request(obj map[string]json.RawMessage) (leadway.UpsertRequest
 		}
 		return req, &FieldError{Field: "(row)", Reason: err.Error()}
 	}
+	return req, validate(req)
+}
+
+// validate checks req as the client does before sending, naming the field
+// that is wrong.
+func validate(req leadway.UpsertRequest) error {
 	if err := leadway.Validate(req); err != nil {
 		var ve *leadway.ValidationError
 		if errors.As(err, &ve) {
-			return req, &FieldError{Field: ve.Field, Reason: ve.Reason}
+			return &FieldError{Field: ve.Field, Reason: ve.Reason}
 		}
-		return req, err
+		return err
 	}
-	return req, nil
-}
-
-// cellJSON turns one CSV cell into the JSON value of field.
-func cellJSON(field, cell string) (json.RawMessage, error) {
-	switch fieldKinds[field] {
-	case kindNumber:
-		f, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
-		if err != nil {
-			return nil, &FieldError{Field: field, Reason: fmt.Sprintf("%q is not a number", cell)}
-		}
-		return json.Marshal(f)
-	case kindBool:
-		b, err := strconv.ParseBool(strings.TrimSpace(cell))
-		if err != nil {
-			return nil, &FieldError{Field: field, Reason: fmt.Sprintf("%q is not true or false", cell)}
-		}
-		return json.Marshal(b)
-	case kindList:
-		parts := strings.Split(cell, ";")
-		for i := range parts {
-			parts[i] = strings.TrimSpace(parts[i])
-		}
-		return json.Marshal(parts)
-	case kindJSON:
-		if !json.Valid([]byte(cell)) {
-			return nil, &FieldError{Field: field, Reason: "is not valid JSON"}
-		}
-		return json.RawMessage(cell), nil
-	}
-	return json.Marshal(cell)
+	return nil
 }
 
 // Rows ranges over the rows rd reads, ending at the end of the input or

@@ -2,8 +2,8 @@ package importer
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -14,7 +14,7 @@ import (
 // NewReader reads the header, if any, and refuses unknown columns with a
 // *HeaderError.
 func NewReader(r io.Reader, spec Spec) (*Reader, error) {
-	rd := &Reader{spec: spec}
+	rd := &Reader{spec: spec, defaults: defaultsOf(spec)}
 	if spec.Format == FormatJSONL {
 		rd.lines = bufio.NewReaderSize(r, 64<<10)
 		return rd, nil
@@ -51,7 +51,7 @@ func NewReader(r io.Reader, spec Spec) (*Reader, error) {
 		if field != "" {
 			seen[field] = col
 		}
-		rd.fields = append(rd.fields, field)
+		rd.cols = append(rd.cols, requestFields[field])
 	}
 	if len(unknown) > 0 {
 		return nil, &HeaderError{Unknown: unknown}
@@ -76,23 +76,14 @@ func (rd *Reader) Next() (*Row, error) {
 		row.Err = &FieldError{Field: "(row)", Reason: fmt.Sprintf("has %d fields, the header %d", len(rec), len(rd.header))}
 		return row, nil
 	}
+	if rd.records {
+		return row, nil
+	}
 	if err := rd.checkCells(rec); err != nil {
 		row.Err = err
 		return row, nil
 	}
-	obj := make(map[string]json.RawMessage, len(rec))
-	for i, cell := range rec {
-		if i >= len(rd.fields) || rd.fields[i] == "" || cell == "" {
-			continue
-		}
-		v, err := cellJSON(rd.fields[i], cell)
-		if err != nil {
-			row.Err = err
-			return row, nil
-		}
-		obj[rd.fields[i]] = v
-	}
-	row.Req, row.Err = rd.request(obj)
+	row.Err = rd.csvRequest(rec, &row.Req)
 	return row, nil
 }
 
@@ -100,19 +91,25 @@ func (rd *Reader) Next() (*Row, error) {
 // naming its column and where it starts.
 func (rd *Reader) checkCells(rec []string) error {
 	for i, cell := range rec {
-		col := fmt.Sprint("column ", i+1)
-		if i < len(rd.header) {
-			col = fmt.Sprintf("column %d (%s)", i+1, rd.header[i])
-		}
-		line, column := rd.csv.FieldPos(i)
-		if len(cell) > MaxCellBytes {
-			return &FieldError{Field: "(row)", Reason: fmt.Sprintf("%s, line %d, column %d: the cell is %d bytes, over the %d a cell may hold", col, line, column, len(cell), MaxCellBytes)}
-		}
-		if !utf8.ValidString(cell) {
-			return &FieldError{Field: "(row)", Reason: fmt.Sprintf("%s, line %d, column %d: not valid UTF-8 (byte %d of the cell); save the file as UTF-8", col, line, column, invalidAt(cell)+1)}
+		switch {
+		case len(cell) > MaxCellBytes:
+			return &FieldError{Field: "(row)", Reason: fmt.Sprintf("%s: the cell is %d bytes, over the %d a cell may hold", rd.where(i), len(cell), MaxCellBytes)}
+		case !utf8.ValidString(cell):
+			return &FieldError{Field: "(row)", Reason: fmt.Sprintf("%s: not valid UTF-8 (byte %d of the cell); save the file as UTF-8", rd.where(i), invalidAt(cell)+1)}
 		}
 	}
 	return nil
+}
+
+// where names the cell of column i of the record just read: its column by
+// number and header, and where in the file it starts.
+func (rd *Reader) where(i int) string {
+	col := fmt.Sprint("column ", i+1)
+	if i < len(rd.header) {
+		col = fmt.Sprintf("column %d (%s)", i+1, rd.header[i])
+	}
+	line, column := rd.csv.FieldPos(i)
+	return fmt.Sprintf("%s, line %d, column %d", col, line, column)
 }
 
 // invalidAt is the offset of the first byte of s that is not UTF-8.
@@ -138,14 +135,20 @@ type lineLimit struct {
 
 func (l *lineLimit) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
-	for i, b := range p[:n] {
-		if b == '\n' {
-			l.line = 0
-			continue
+	for i := 0; i < n; {
+		nl := bytes.IndexByte(p[i:n], '\n')
+		end := n
+		if nl >= 0 {
+			end = i + nl
 		}
-		if l.line++; l.line > l.max {
-			return i, fmt.Errorf("a line over %d bytes; no cell may hold more than %d", l.max, MaxCellBytes)
+		if l.line+end-i > l.max {
+			return i + l.max - l.line, fmt.Errorf("a line over %d bytes; no cell may hold more than %d", l.max, MaxCellBytes)
 		}
+		if nl < 0 {
+			l.line += end - i
+			break
+		}
+		l.line, i = 0, end+1
 	}
 	return n, err
 }

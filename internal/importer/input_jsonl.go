@@ -26,6 +26,12 @@ func (rd *Reader) nextJSON() (*Row, error) {
 		}
 		rd.num++
 		row := &Row{Num: rd.num, Line: rd.line, JSON: trimmed}
+		if rd.records {
+			return row, nil
+		}
+		if rd.records {
+			return row, nil
+		}
 		if long {
 			row.Err = &FieldError{Field: "(line)", Reason: fmt.Sprintf("over %d bytes; no value may hold more than %d", MaxLineBytes, MaxCellBytes)}
 			return row, nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // readAll reads every row of input, as JSON bodies or "line N: error".
@@ -116,5 +117,60 @@ func TestDetectFormat(t *testing.T) {
 	}
 	if _, err := DetectFormat("a.csv", "xml"); err == nil {
 		t.Error("--format xml accepted")
+	}
+}
+
+// TestCSVBounds holds a cell to MaxCellBytes (a row error naming where it
+// is) and a line to MaxLineBytes (the reading stops), whatever sizes the
+// file is read in.
+func TestCSVBounds(t *testing.T) {
+	big := strings.Repeat("x", MaxCellBytes+1)
+	for name, wrap := range map[string]func(io.Reader) io.Reader{
+		"whole":    func(r io.Reader) io.Reader { return r },
+		"one byte": iotest.OneByteReader,
+		"halves":   iotest.HalfReader,
+	} {
+		t.Run(name, func(t *testing.T) {
+			input := "name,locationId,pipelineId\nok,loc-1,p\n" + big + ",loc-1,p\nok,loc-1,p\n"
+			rd, err := NewReader(wrap(strings.NewReader(input)), Spec{Format: FormatCSV})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for row, err := range Rows(rd) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if row.Err != nil {
+					got = append(got, row.Err.Error())
+					continue
+				}
+				got = append(got, row.Req.LocationId)
+			}
+			want := []string{"loc-1", "(row): column 1 (name), line 3, column 1: the cell is 65537 bytes, over the 65536 a cell may hold", "loc-1"}
+			if strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("got %q\nwant %q", got, want)
+			}
+
+			// A line of exactly MaxLineBytes reads; one byte more stops.
+			for _, n := range []int{MaxLineBytes, MaxLineBytes + 1} {
+				line := strings.Repeat(`"`+strings.Repeat("y", 1000)+`",`, n/1004) // quoted cells of 1000 bytes
+				line += strings.Repeat("z", n-len(line))
+				rd, err := NewReader(wrap(strings.NewReader("name\nok\n"+line+"\n")), Spec{Format: FormatCSV})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var stop error
+				for _, err := range Rows(rd) {
+					stop = err
+				}
+				if n == MaxLineBytes && stop != nil {
+					t.Errorf("a line of %d bytes: %v", n, stop)
+				}
+				if n > MaxLineBytes && (stop == nil || !strings.Contains(stop.Error(), "a line over 1048576 bytes")) {
+					t.Errorf("a line of %d bytes: %v, want the reading stopped", n, stop)
+				}
+			}
+		})
 	}
 }

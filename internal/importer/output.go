@@ -40,6 +40,7 @@ func writeOutputs(cfg *Config, states *rowTable, sum *Summary) (err error) {
 		fw, uw = &csvWriter{w: csv.NewWriter(failed.w)}, &csvWriter{w: csv.NewWriter(unknown.w)}
 	}
 	err = openRows(cfg.Input, cfg.Spec, nil, func(rd *Reader) error {
+		rd.records = true
 		if h := rd.Header(); h != nil {
 			fw.header(h, "_error", "_status")
 			uw.header(h, "_reason", "")
