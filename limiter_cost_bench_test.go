@@ -3,6 +3,7 @@ package leadway
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -105,5 +106,40 @@ func waitQueued(l *slidingLimiter, key string, n int) {
 			return
 		}
 		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// A steady window reuses the log's array: trim drops entries from the
+// front, and the log moves down into the room they leave, so calls at a
+// steady pace allocate nothing however many windows pass (a new array
+// every few hundred calls, a copy of the whole window each, before).
+func TestSteadyWindowAllocatesNothing(t *testing.T) {
+	const n, window = 1_000, 10 * time.Second
+	l := newSlidingLimiter(2*n, window, false)
+	now := time.Unix(1_700_000_000, 0)
+	l.now = func() time.Time { return now }
+	step := window / n
+	rl := RateLimit{Max: 2 * n, Remaining: n, Interval: window, RetryAfter: -1, DailyLimit: -1, DailyRemaining: -1}
+	call := func() {
+		if err := l.Wait(context.Background(), "loc-1"); err != nil {
+			t.Fatal(err)
+		}
+		l.Observe("loc-1", rl)
+		now = now.Add(step)
+	}
+	for range 3 * n { // fill the window, and let it reach its size
+		call()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 20 * n { // twenty windows
+		call()
+	}
+	runtime.ReadMemStats(&after)
+	if allocs, bytes := after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc; allocs > 2 || bytes > 4<<10 {
+		t.Errorf("%d calls over twenty windows allocated %d times, %d bytes; want none", 20*n, allocs, bytes)
+	}
+	if loc := l.locs["loc-1"]; cap(loc.arr) > 4*len(loc.log)+64 {
+		t.Errorf("the log's array holds %d entries for a log of %d", cap(loc.arr), len(loc.log))
 	}
 }

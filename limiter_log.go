@@ -28,6 +28,8 @@ type location struct {
 	// past (sent, or counted for someone else) and those still ahead, each
 	// with the waiter it belongs to.
 	log []slot
+	// arr is the whole array log lies in (see grow).
+	arr []slot
 	// off is the number of entries trimmed from the front of the log ever:
 	// an entry's index plus off is its lasting position, which waiters
 	// keep. startEnd is the end of the last trimmed entry.
@@ -86,13 +88,35 @@ func (loc *location) push(s slot) {
 	if s.w != nil {
 		s.w.pos = loc.off + len(loc.log)
 	}
+	loc.grow()
 	loc.log = append(loc.log, s)
+}
+
+// grow makes room for one more entry at the log's end. Trim drops entries
+// from the front, so a plain append would copy the window into a new array
+// every few hundred sends; while the dropped front holds the log, the log
+// moves down into it instead, and a steady window reuses one array.
+func (loc *location) grow() {
+	n := len(loc.log)
+	if n < cap(loc.log) {
+		return
+	}
+	if front := cap(loc.arr) - cap(loc.log); front >= n && cap(loc.arr) <= 4*n+64 {
+		copy(loc.arr, loc.log)
+		clear(loc.arr[n:]) // the moved entries' waiters may go
+		loc.log = loc.arr[:n]
+		return
+	}
+	loc.arr = make([]slot, 2*n+8)
+	copy(loc.arr, loc.log)
+	loc.log = loc.arr[:n]
 }
 
 // insertAt puts s at index i, and moves the entries behind it one place
 // and s.n requests back. It costs the entries behind i.
 func (loc *location) insertAt(i int, s slot) {
 	s.end = loc.endBefore(i) + s.n
+	loc.grow()
 	loc.log = slices.Insert(loc.log, i, s)
 	loc.shift(i+1, 1, s.n)
 	if i < loc.scan {
