@@ -94,20 +94,20 @@ func (loc *location) push(s slot) {
 
 // grow makes room for one more entry at the log's end. Trim drops entries
 // from the front, so a plain append would copy the window into a new array
-// every few hundred sends; while the dropped front holds the log, the log
-// moves down into it instead, and a steady window reuses one array.
+// every few hundred sends; while the dropped front holds half the log, the
+// log moves down into it instead, and a steady window reuses one array.
 func (loc *location) grow() {
 	n := len(loc.log)
 	if n < cap(loc.log) {
 		return
 	}
-	if front := cap(loc.arr) - cap(loc.log); front >= n && cap(loc.arr) <= 4*n+64 {
+	if front := cap(loc.arr) - cap(loc.log); front >= max(n/2, 1) && cap(loc.arr) <= 4*n+64 {
 		copy(loc.arr, loc.log)
 		clear(loc.arr[n:]) // the moved entries' waiters may go
 		loc.log = loc.arr[:n]
 		return
 	}
-	loc.arr = make([]slot, 2*n+8)
+	loc.arr = make([]slot, n+n/2+8)
 	copy(loc.arr, loc.log)
 	loc.log = loc.arr[:n]
 }
