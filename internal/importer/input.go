@@ -126,8 +126,8 @@ func quoteAll(ss []string) string {
 // Fields returns the request's JSON field names, which CSV headers and JSON
 // keys use.
 func Fields() []string {
-	names := make([]string, 0, len(fieldKinds))
-	for n := range fieldKinds {
+	names := make([]string, 0, len(requestFields))
+	for n := range requestFields {
 		names = append(names, n)
 	}
 	slices.Sort(names)
@@ -147,12 +147,12 @@ type Spec struct {
 // Check refuses defaults and mappings that name no field.
 func (s Spec) Check() error {
 	for f := range s.Defaults {
-		if _, ok := fieldKinds[f]; !ok {
+		if _, ok := requestFields[f]; !ok {
 			return fmt.Errorf("default for unknown field %q", f)
 		}
 	}
 	for col, f := range s.Map {
-		if _, ok := fieldKinds[f]; !ok {
+		if _, ok := requestFields[f]; !ok {
 			return fmt.Errorf("--map %s=%s: the request has no field %q (fields: %s)", col, f, f, strings.Join(Fields(), ", "))
 		}
 	}

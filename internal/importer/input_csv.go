@@ -40,7 +40,7 @@ func NewReader(r io.Reader, spec Spec) (*Reader, error) {
 		if m, ok := spec.Map[col]; ok {
 			field = m
 		}
-		switch _, known := fieldKinds[field]; {
+		switch _, known := requestFields[field]; {
 		case ignored(col):
 			field = ""
 		case !known:

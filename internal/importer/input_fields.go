@@ -55,16 +55,6 @@ var requestFields = func() map[string]*requestField {
 	return m
 }()
 
-// fieldKinds maps each JSON field name of the request to how a CSV cell
-// becomes its value.
-var fieldKinds = func() map[string]kind {
-	m := make(map[string]kind, len(requestFields))
-	for name, f := range requestFields {
-		m[name] = f.kind
-	}
-	return m
-}()
-
 func kindOf(t reflect.Type) kind {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -95,22 +85,22 @@ func (f *requestField) set(req reflect.Value, cell string) error {
 	case f.kind == kindString:
 		v.SetString(cell)
 	case f.kind == kindNumber && v.Kind() == reflect.Float64:
-		n, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
-		if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
-			return &FieldError{Field: f.name, Reason: fmt.Sprintf("%q is not a number", cell)}
+		n, err := parseNumber(f.name, cell)
+		if err != nil {
+			return err
 		}
 		v.SetFloat(n)
 	case f.kind == kindBool:
-		b, err := strconv.ParseBool(strings.TrimSpace(cell))
+		b, err := parseBool(f.name, cell)
 		if err != nil {
-			return &FieldError{Field: f.name, Reason: fmt.Sprintf("%q is not true or false", cell)}
+			return err
 		}
 		v.SetBool(b)
 	case f.kind == kindList:
-		parts := strings.Split(cell, ";")
+		parts := splitList(cell)
 		list := reflect.MakeSlice(v.Type(), len(parts), len(parts))
 		for i, p := range parts {
-			list.Index(i).SetString(strings.TrimSpace(p))
+			list.Index(i).SetString(p)
 		}
 		v.Set(list)
 	default:
@@ -185,25 +175,25 @@ func (rd *Reader) csvRequest(rec []string, req *leadway.UpsertRequest) error {
 
 // cellJSON turns one CSV cell into the JSON value of field.
 func cellJSON(field, cell string) (json.RawMessage, error) {
-	switch fieldKinds[field] {
+	var kind kind
+	if f, ok := requestFields[field]; ok {
+		kind = f.kind
+	}
+	switch kind {
 	case kindNumber:
-		f, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, &FieldError{Field: field, Reason: fmt.Sprintf("%q is not a number", cell)}
-		}
-		return json.Marshal(f)
-	case kindBool:
-		b, err := strconv.ParseBool(strings.TrimSpace(cell))
+		n, err := parseNumber(field, cell)
 		if err != nil {
-			return nil, &FieldError{Field: field, Reason: fmt.Sprintf("%q is not true or false", cell)}
+			return nil, err
+		}
+		return json.Marshal(n)
+	case kindBool:
+		b, err := parseBool(field, cell)
+		if err != nil {
+			return nil, err
 		}
 		return json.Marshal(b)
 	case kindList:
-		parts := strings.Split(cell, ";")
-		for i := range parts {
-			parts[i] = strings.TrimSpace(parts[i])
-		}
-		return json.Marshal(parts)
+		return json.Marshal(splitList(cell))
 	case kindJSON:
 		if !json.Valid([]byte(cell)) {
 			return nil, &FieldError{Field: field, Reason: "is not valid JSON"}
@@ -211,4 +201,31 @@ func cellJSON(field, cell string) (json.RawMessage, error) {
 		return json.RawMessage(cell), nil
 	}
 	return json.Marshal(cell)
+}
+
+// parseNumber reads a number cell; NaN and the infinities are not numbers
+// a request can carry.
+func parseNumber(field, cell string) (float64, error) {
+	n, err := strconv.ParseFloat(strings.TrimSpace(cell), 64)
+	if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
+		return 0, &FieldError{Field: field, Reason: fmt.Sprintf("%q is not a number", cell)}
+	}
+	return n, nil
+}
+
+func parseBool(field, cell string) (bool, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(cell))
+	if err != nil {
+		return false, &FieldError{Field: field, Reason: fmt.Sprintf("%q is not true or false", cell)}
+	}
+	return b, nil
+}
+
+// splitList reads a list cell: items separated by ";", trimmed.
+func splitList(cell string) []string {
+	parts := strings.Split(cell, ";")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts
 }

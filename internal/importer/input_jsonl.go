@@ -58,7 +58,7 @@ func (rd *Reader) nextJSON() (*Row, error) {
 			if ignored(k) {
 				continue
 			}
-			if _, ok := fieldKinds[field]; !ok {
+			if _, ok := requestFields[field]; !ok {
 				unknown = append(unknown, k)
 				continue
 			}
