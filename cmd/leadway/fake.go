@@ -116,6 +116,7 @@ Stop it with Ctrl-C.
 	f.webhooks.printStart(e)
 
 	<-ctx.Done()
+	f.webhooks.settle(srv)
 	srv.Close()
 	st := srv.Stats()
 	fmt.Fprintf(e.stdout, "Stopped after %d requests (%d created, %d updated, %d refused, %d rate limited).\n",

@@ -52,6 +52,21 @@ Webhooks go to %s, signed with the fake's test key. Receive them with:
 `, w.url, leadwaytest.WebhookPublicKeySPKI)
 }
 
+// stopWebhookWait bounds how long a stopping fake lets its webhooks finish.
+const stopWebhookWait = 2 * time.Second
+
+// settle gives the webhooks being sent a moment to be answered before the
+// fake stops, so that a delivery already at the receiver is counted as
+// delivered rather than cut off and left pending.
+func (w *webhookFlags) settle(srv *leadwaytest.Server) {
+	if w.url == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopWebhookWait)
+	defer cancel()
+	_ = srv.WaitWebhooks(ctx) // what is still pending is counted by printStop
+}
+
 func (w *webhookFlags) printStop(e env, srv *leadwaytest.Server) {
 	if w.url == "" {
 		return
