@@ -149,24 +149,26 @@ func (l *slidingLimiter) Wait(ctx context.Context, key string) error {
 		l.mu.Unlock()
 		return err
 	}
-	loc.trim(now)
-	loc.planned(now)
-	at := loc.next(len(loc.log), now)
-	if !at.After(now) {
-		loc.push(slot{at: now, n: 1})
+	r := loc.rel(now)
+	loc.trim(r)
+	loc.planned(r)
+	at := loc.next(len(loc.log), r)
+	if at <= r {
+		loc.push(r, nil)
 		loc.takeProbe(now)
 		l.mu.Unlock()
 		return nil
 	}
-	if err := pastDeadline(ctx, at.Sub(now)); err != nil {
+	wait := time.Duration(at - r)
+	if err := pastDeadline(ctx, wait); err != nil {
 		l.mu.Unlock()
 		return err
 	}
 	w := &waiter{wake: make(chan struct{}, 1), probe: loc.takeProbe(now)}
-	loc.push(slot{at: at, w: w, n: 1})
+	loc.push(at, w)
 	loc.waiters++
 	l.mu.Unlock()
-	return l.await(ctx, loc, w, at.Sub(now))
+	return l.await(ctx, loc, w, wait)
 }
 
 // pastDeadline reports an error when a slot wait from now lies past ctx's
@@ -206,30 +208,31 @@ func (l *slidingLimiter) Observe(key string, rl RateLimit) {
 	now := l.now()
 	loc := l.location(key, now)
 	loc.observeDaily(rl, now)
-	changed := l.observeWindow(loc, rl, now)
+	r := loc.rel(now)
+	changed := l.observeWindow(loc, rl, r)
 
 	// An answer came back: the server counted a request by now. The oldest
 	// send not yet answered takes the answer's time (which answer belongs
 	// to which send does not matter: the k-th answer comes after the k-th
 	// request reached the server), so windows are measured from when the
 	// server may have counted a request, however long the way there took.
-	if i := loc.oldestUnanswered(now); i >= 0 {
+	if i := loc.oldestUnanswered(r); i >= 0 {
 		loc.removeAt(i)
-		loc.insertPast(now, 1)
+		loc.insertPast(r, 1)
 		changed = true
 	}
-	if loc.observeOthers(rl, now) {
+	if loc.observeOthers(rl, r) {
 		changed = true
 	}
 	if changed {
-		loc.trim(now)
-		loc.replan(now, 0)
+		loc.trim(r)
+		loc.replan(r, 0)
 	}
 }
 
 // observeWindow adopts the burst window a response announced, within
 // maxAdaptedInterval, and reports whether the location's budget changed.
-func (l *slidingLimiter) observeWindow(loc *location, rl RateLimit, now time.Time) bool {
+func (l *slidingLimiter) observeWindow(loc *location, rl RateLimit, now int64) bool {
 	if rl.Max <= 0 || rl.Interval <= 0 || rl.Interval > maxAdaptedInterval {
 		return false
 	}
@@ -246,12 +249,12 @@ func (l *slidingLimiter) observeWindow(loc *location, rl RateLimit, now time.Tim
 // observeOthers books the requests someone else spent: the server counted
 // more in its window than this limiter sent lately. It reports whether it
 // booked any.
-func (loc *location) observeOthers(rl RateLimit, now time.Time) bool {
+func (loc *location) observeOthers(rl RateLimit, now int64) bool {
 	if rl.Max <= 0 || rl.Remaining < 0 || rl.Remaining >= rl.Max {
 		return false
 	}
 	used := rl.Max - rl.Remaining
-	ours := loc.sentBetween(now.Add(-loc.interval-loc.interval/othersSlack), now)
+	ours := loc.sentBetween(now-int64(loc.interval+loc.interval/othersSlack), now)
 	// A small difference is noise (a request this process sent whose entry
 	// was already trimmed, say) and would cost a few callers a whole
 	// window: act on a quarter of the budget or more.
@@ -264,7 +267,7 @@ func (loc *location) observeOthers(rl RateLimit, now time.Time) bool {
 	// says room returns.
 	at := now
 	if rl.RetryAfter >= 0 && rl.RetryAfter < loc.interval && !rl.DailyExhausted() {
-		at = now.Add(rl.RetryAfter - loc.interval)
+		at = now + int64(rl.RetryAfter-loc.interval)
 	}
 	loc.insertPast(at, extra)
 	return true

@@ -10,7 +10,7 @@ import (
 func (l *slidingLimiter) location(key string, now time.Time) *location {
 	loc := l.locs[key]
 	if loc == nil {
-		loc = &location{max: l.max, interval: l.interval}
+		loc = &location{max: l.max, interval: l.interval, epoch: now}
 		if l.announcedMax > 0 {
 			loc.max, loc.interval = l.announcedMax, l.announcedInterval
 		}
@@ -32,7 +32,7 @@ func (loc *location) idle(now time.Time) bool {
 		return false
 	}
 	n := len(loc.log)
-	return n == 0 || !loc.log[n-1].at.After(horizon)
+	return n == 0 || loc.log[n-1].at <= loc.rel(horizon)
 }
 
 // sweep forgets idle locations, at most once per sweepEvery.
@@ -47,7 +47,7 @@ func (l *slidingLimiter) sweep(now time.Time) {
 			delete(l.locs, key)
 			evicted++
 		} else {
-			loc.trim(now)
+			loc.trim(loc.rel(now))
 		}
 	}
 	// A map never gives back its buckets: copy it once most of it is gone.

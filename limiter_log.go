@@ -23,11 +23,14 @@ type location struct {
 	// back to those.
 	keepMax      int
 	keepInterval time.Duration
-	keepUntil    time.Time
+	keepUntil    int64 // a log time
 	// log holds the send times booked for this location, ascending: those
 	// past (sent, or counted for someone else) and those still ahead, each
-	// with the waiter it belongs to.
-	log []slot
+	// with the waiter it belongs to. Its times are log times: nanoseconds
+	// from epoch (see rel). Wait and Observe turn now into one once, and
+	// the log's methods take and return log times.
+	log   []slot
+	epoch time.Time
 	// arr is the whole array log lies in (see grow).
 	arr []slot
 	// off is the number of entries trimmed from the front of the log ever:
@@ -52,26 +55,32 @@ type location struct {
 }
 
 // slot is an entry of the log: one request, or the requests someone else
-// spent, counted at one time.
+// spent, counted at one time. A log holds a window of sends, a million
+// for a large budget, so an entry is kept to 32 bytes: its time as
+// nanoseconds from the location's epoch, not a 24-byte time.Time, and the
+// requests it stands for as the step from the entry before in end.
 type slot struct {
-	at time.Time
+	at int64   // nanoseconds from the location's epoch (see rel)
 	w  *waiter // nil once sent, or for requests counted for others
 	// end counts the requests booked for the location up to and including
 	// this entry, from the location's first: "the request max places
 	// before" is a search on it, however many requests an entry stands for.
 	end int64
-	n   int64 // the requests this entry stands for: 1, or more for others
 	// answered: at is the time an answer came back, by when the server had
 	// surely counted the request; otherwise the time it was sent.
 	answered bool
 }
 
-// latest is when the server has surely counted the request.
-func (s slot) latest(margin time.Duration) time.Time {
+// rel returns t as a log time: nanoseconds from the epoch, by the
+// monotonic clock where both times carry it.
+func (loc *location) rel(t time.Time) int64 { return int64(t.Sub(loc.epoch)) }
+
+// latest is when the server has surely counted the request, as a log time.
+func (s slot) latest(margin time.Duration) int64 {
 	if s.answered {
 		return s.at
 	}
-	return s.at.Add(margin)
+	return s.at + int64(margin)
 }
 
 // endBefore is the end of the entry before index i.
@@ -82,10 +91,11 @@ func (loc *location) endBefore(i int) int64 {
 	return loc.log[i-1].end
 }
 
-// push appends s to the log.
-func (loc *location) push(s slot) {
-	s.end = loc.endBefore(len(loc.log)) + s.n
-	if s.w != nil {
+// push appends one request at log time at to the log, w's when w is not
+// nil.
+func (loc *location) push(at int64, w *waiter) {
+	s := slot{at: at, w: w, end: loc.endBefore(len(loc.log)) + 1}
+	if w != nil {
 		s.w.pos = loc.off + len(loc.log)
 	}
 	loc.grow()
@@ -112,13 +122,14 @@ func (loc *location) grow() {
 	loc.log = loc.arr[:n]
 }
 
-// insertAt puts s at index i, and moves the entries behind it one place
-// and s.n requests back. It costs the entries behind i.
-func (loc *location) insertAt(i int, s slot) {
-	s.end = loc.endBefore(i) + s.n
+// insertAt puts s, standing for n requests, at index i, and moves the
+// entries behind it one place and n requests back. It costs the entries
+// behind i.
+func (loc *location) insertAt(i int, s slot, n int64) {
+	s.end = loc.endBefore(i) + n
 	loc.grow()
 	loc.log = slices.Insert(loc.log, i, s)
-	loc.shift(i+1, 1, s.n)
+	loc.shift(i+1, 1, n)
 	if i < loc.scan {
 		loc.scan++
 	}
@@ -130,7 +141,7 @@ func (loc *location) insertAt(i int, s slot) {
 // removeAt drops the entry at index i, and moves the entries behind it one
 // place and its requests forward. It costs the entries behind i.
 func (loc *location) removeAt(i int) {
-	n := loc.log[i].n
+	n := loc.log[i].end - loc.endBefore(i)
 	loc.log = slices.Delete(loc.log, i, i+1)
 	loc.shift(i, -1, -n)
 	if i < loc.scan {
@@ -152,19 +163,20 @@ func (loc *location) shift(i, places int, requests int64) {
 	}
 }
 
-// insertPast puts n answered requests counted at time at, at or before
-// now, into the ascending log, as one entry, after those at the same time.
-func (loc *location) insertPast(at time.Time, n int64) {
-	loc.insertAt(loc.firstAfter(at, true), slot{at: at, n: n, answered: true})
+// insertPast puts n answered requests counted at log time at, at or
+// before now, into the ascending log, as one entry, after those at the
+// same time.
+func (loc *location) insertPast(at, n int64) {
+	loc.insertAt(loc.firstAfter(at, true), slot{at: at, answered: true}, n)
 }
 
-// firstAfter returns the index of the first entry later than t. It gallops
+// firstAfter returns the index of the first entry later than log time t. It gallops
 // from the end of the log (fromBack) or from its start, then bisects, so
 // it costs the logarithm of the distance from that end, not of the log:
 // the times asked for lie near one end (now near the end, a window ago
 // near the start).
-func (loc *location) firstAfter(t time.Time, fromBack bool) int {
-	return gallop(len(loc.log), func(i int) bool { return loc.log[i].at.After(t) }, fromBack)
+func (loc *location) firstAfter(t int64, fromBack bool) int {
+	return gallop(len(loc.log), func(i int) bool { return loc.log[i].at > t }, fromBack)
 }
 
 // gallop returns the first i in [0, n) for which later(i) holds, or n;
@@ -207,92 +219,18 @@ func (loc *location) entryAt(pos int64) int {
 	return i
 }
 
-// next returns the earliest time the request at index i of the log (or a
-// new one, for i == len(log)) may be sent: not before now or the request
-// before it, and at least interval plus the margin after the request max
-// places before it, for both budgets.
-func (loc *location) next(i int, now time.Time) time.Time {
-	cur := noCursors
-	return loc.nextAt(i, now, &cur)
-}
-
-// cursors remember, for each budget, the entry found for the request max
-// places before the last one asked for, so that replanning the waiters in
-// order moves a cursor instead of searching the log for each.
-type cursors [2]int
-
-var noCursors = cursors{-1, -1}
-
-// nextAt is next with cursors from the previous, lower index.
-func (loc *location) nextAt(i int, now time.Time, cur *cursors) time.Time {
-	at := now
-	if i > 0 && loc.log[i-1].at.After(at) {
-		at = loc.log[i-1].at
-	}
-	pos := loc.endBefore(i) + 1
-	for b, budget := range [2]struct {
-		max      int
-		interval time.Duration
-	}{{loc.max, loc.interval}, {loc.ceilMax, loc.ceilInterval}} {
-		if budget.max <= 0 {
-			continue
-		}
-		q := pos - int64(budget.max)
-		if q <= loc.startEnd {
-			continue // that request is not in the log
-		}
-		k := cur[b]
-		if k < 0 {
-			k = loc.entryAt(q)
-		}
-		for k >= 0 && k < len(loc.log) && loc.log[k].end < q {
-			k++
-		}
-		if k < 0 || k >= len(loc.log) {
-			cur[b] = -1
-			continue
-		}
-		cur[b] = k
-		if t := loc.counted(k, SafetyMargin(budget.interval)).Add(budget.interval); t.After(at) {
-			at = t
-		}
-	}
-	return at
-}
-
-// counted returns the latest time by which the server may have counted the
-// request at index k of the log, or one before it within a margin: an
-// answered request by its answer, another by its send plus the margin. The
-// max-th latest of these times over the whole log is never later (at least
-// one of the max latest sits at or before k, and those further back than a
-// margin count by then), so a window measured from it holds at most max.
-//
-// Every entry before scan is answered, at or before log[k]'s time, so the
-// search stops there: it looks at the requests in flight, however dense
-// the log.
-func (loc *location) counted(k int, margin time.Duration) time.Time {
-	t := loc.log[k].latest(margin)
-	floor := loc.log[k].at.Add(-margin)
-	for j := k - 1; j >= loc.scan && loc.log[j].at.After(floor); j-- {
-		if l := loc.log[j].latest(margin); l.After(t) {
-			t = l
-		}
-	}
-	return t
-}
-
 // sentBetween counts the requests the log holds in (since, now]: two
 // searches near the ends of the log, however long it is.
-func (loc *location) sentBetween(since, now time.Time) int64 {
+func (loc *location) sentBetween(since, now int64) int64 {
 	return loc.endBefore(loc.firstAfter(now, true)) - loc.endBefore(loc.firstAfter(since, false))
 }
 
 // oldestUnanswered returns the index of the oldest send without an answer,
 // or -1.
-func (loc *location) oldestUnanswered(now time.Time) int {
+func (loc *location) oldestUnanswered(now int64) int {
 	for i := loc.scan; i < len(loc.log); i++ {
 		s := loc.log[i]
-		if s.at.After(now) {
+		if s.at > now {
 			break
 		}
 		switch {
@@ -308,10 +246,10 @@ func (loc *location) oldestUnanswered(now time.Time) int {
 
 // keepWider makes the log keep what both the figures just adopted and the
 // ones before need, for a whole window of the wider.
-func (loc *location) keepWider(now time.Time) {
+func (loc *location) keepWider(now int64) {
 	loc.keepMax = max(loc.keepMax, loc.max)
 	loc.keepInterval = max(loc.keepInterval, loc.interval)
-	loc.keepUntil = now.Add(loc.keepInterval + SafetyMargin(loc.keepInterval))
+	loc.keepUntil = now + int64(loc.keepInterval+SafetyMargin(loc.keepInterval))
 }
 
 // trim drops the sends that no longer bear on any booking, under the
@@ -320,19 +258,19 @@ func (loc *location) keepWider(now time.Time) {
 //
 // It costs the entries it drops, so Wait runs it every time: the log then
 // holds about a window's worth, however large the budget.
-func (loc *location) trim(now time.Time) {
-	if now.After(loc.keepUntil) {
+func (loc *location) trim(now int64) {
+	if now > loc.keepUntil {
 		loc.keepMax = max(loc.max, loc.ceilMax)
 		loc.keepInterval = max(loc.interval, loc.ceilInterval)
 	}
-	horizon := now.Add(-loc.keepInterval - SafetyMargin(loc.keepInterval))
+	horizon := now - int64(loc.keepInterval+SafetyMargin(loc.keepInterval))
 	// Waiters are at the end of the log: requests more than keepMax places
 	// before all of them count for no booking.
 	limit := loc.endBefore(len(loc.log)) - int64(loc.waiters) - int64(loc.keepMax)
 	drop := 0
 	for drop < len(loc.log) {
 		s := loc.log[drop]
-		if s.w != nil || (s.end > limit && s.at.After(horizon)) {
+		if s.w != nil || (s.end > limit && s.at > horizon) {
 			break
 		}
 		drop++

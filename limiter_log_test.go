@@ -7,7 +7,16 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unsafe"
 )
+
+// A log holds a window of sends, a million for a large budget: an entry
+// takes at most 32 bytes (it took 56 with a time.Time in it).
+func TestSlotSize(t *testing.T) {
+	if got := unsafe.Sizeof(slot{}); got > 32 {
+		t.Errorf("a log entry takes %d bytes, want at most 32", got)
+	}
+}
 
 // Figures that flap between two budgets neither hand out extra slots nor
 // starve the waiters: each window holds at most the larger budget and at
@@ -180,14 +189,14 @@ func TestGallop(t *testing.T) {
 // behind by the requests they stand for.
 func TestLogPositions(t *testing.T) {
 	base := time.Unix(1_700_000_000, 0)
-	loc := &location{max: 10, interval: time.Second}
+	loc := &location{max: 10, interval: time.Second, epoch: base}
 	for i := range 3 {
-		loc.push(slot{at: base.Add(time.Duration(i) * time.Millisecond), n: 1})
+		loc.push(int64(i*int(time.Millisecond)), nil)
 	}
 	w := &waiter{wake: make(chan struct{}, 1)}
-	loc.push(slot{at: base.Add(time.Second), w: w, n: 1})
+	loc.push(int64(time.Second), w)
 	loc.waiters++
-	loc.insertPast(base.Add(time.Millisecond), 1000) // after the send at 1ms
+	loc.insertPast(loc.rel(base.Add(time.Millisecond)), 1000) // after the send at 1ms
 	ends := func() []int64 {
 		var e []int64
 		for _, s := range loc.log {
@@ -206,14 +215,14 @@ func TestLogPositions(t *testing.T) {
 	if got := loc.indexOf(w); got != 4 {
 		t.Errorf("the waiter is at %d, want 4", got)
 	}
-	if got := loc.sentBetween(base.Add(-time.Second), base.Add(2*time.Millisecond)); got != 1003 {
+	if got := loc.sentBetween(-int64(time.Second), int64(2*time.Millisecond)); got != 1003 {
 		t.Errorf("sentBetween = %d, want the 3 sends and the 1000 others", got)
 	}
 	loc.removeAt(2)
 	if got, want := ends(), []int64{1, 2, 3, 4}; !slices.Equal(got, want) {
 		t.Fatalf("after removing the others: ends = %v, want %v", got, want)
 	}
-	loc.trim(base.Add(5 * time.Second)) // the sends are a window old
+	loc.trim(loc.rel(base.Add(5 * time.Second))) // the sends are a window old
 	if len(loc.log) != 1 || loc.indexOf(w) != 0 || loc.startEnd != 3 || loc.log[0].end != 4 {
 		t.Errorf("after trimming: %d entries, waiter at %d, startEnd %d", len(loc.log), loc.indexOf(w), loc.startEnd)
 	}
@@ -250,7 +259,7 @@ func TestLimiterOthersAreOneEntry(t *testing.T) {
 	l := newSlidingLimiter(defaultBurstMax, defaultBurstInterval, true)
 	l.Observe("k", RateLimit{Max: MaxBurstFigure, Remaining: 0, Interval: time.Second, RetryAfter: -1, DailyLimit: -1, DailyRemaining: -1})
 	loc := l.locs["k"]
-	if len(loc.log) != 1 || loc.log[0].n != MaxBurstFigure {
-		t.Fatalf("log = %d entries (first stands for %d), want one for %d", len(loc.log), loc.log[0].n, MaxBurstFigure)
+	if len(loc.log) != 1 || loc.log[0].end-loc.startEnd != MaxBurstFigure {
+		t.Fatalf("log = %d entries (first stands for %d), want one for %d", len(loc.log), loc.log[0].end-loc.startEnd, MaxBurstFigure)
 	}
 }

@@ -30,25 +30,25 @@ func (l *slidingLimiter) await(ctx context.Context, loc *location, w *waiter, wa
 		case <-ctx.Done():
 		}
 		l.mu.Lock()
-		now := l.now()
 		if err := ctx.Err(); err != nil {
-			loc.leave(w, now, false)
+			loc.leave(w, false)
 			l.mu.Unlock()
 			return err
 		}
+		now := loc.rel(l.now())
 		at := loc.slotOf(w, now)
-		if !at.After(now) {
-			loc.leave(w, now, true)
+		if at <= now {
+			loc.leave(w, true)
 			l.mu.Unlock()
 			return nil
 		}
-		if err := pastDeadline(ctx, at.Sub(now)); err != nil {
-			loc.leave(w, now, false)
+		if err := pastDeadline(ctx, time.Duration(at-now)); err != nil {
+			loc.leave(w, false)
 			l.mu.Unlock()
 			return err
 		}
 		l.mu.Unlock()
-		timer.Reset(at.Sub(now))
+		timer.Reset(time.Duration(at - now))
 	}
 }
 
@@ -61,8 +61,9 @@ func (loc *location) indexOf(w *waiter) int {
 	return i
 }
 
-// slotOf returns w's slot, replanned first if a caller before it left.
-func (loc *location) slotOf(w *waiter, now time.Time) time.Time {
+// slotOf returns w's slot as a log time, replanned first if a caller
+// before it left.
+func (loc *location) slotOf(w *waiter, now int64) int64 {
 	loc.planned(now)
 	return loc.log[loc.indexOf(w)].at
 }
@@ -71,7 +72,7 @@ func (loc *location) slotOf(w *waiter, now time.Time) time.Time {
 // them left. Leaving only marks them: a storm of callers giving up (a
 // deadline shared by a whole queue) then costs one replan, when someone
 // next needs a slot, not one per caller.
-func (loc *location) planned(now time.Time) {
+func (loc *location) planned(now int64) {
 	if loc.stale > 0 {
 		from := loc.stale - 1
 		loc.stale = 0
@@ -83,7 +84,7 @@ func (loc *location) planned(now time.Time) {
 // booked time (SafetyMargin covers a late wake-up); otherwise the slot is
 // freed, and so is the daily probe it carried, and the waiters behind it
 // move up.
-func (loc *location) leave(w *waiter, now time.Time, sent bool) {
+func (loc *location) leave(w *waiter, sent bool) {
 	loc.waiters--
 	if !sent && w.probe && loc.stopped {
 		loc.probeUntil = time.Time{}
@@ -120,7 +121,7 @@ func notify(w *waiter) {
 // replan books the waiting requests from index from on again, in order,
 // after the budget changed or the log did, and wakes those whose slot
 // came earlier. It costs the entries from there on, and allocates nothing.
-func (loc *location) replan(now time.Time, from int) {
+func (loc *location) replan(now int64, from int) {
 	if from < loc.stale {
 		loc.stale = 0 // this replan covers the stale ones too
 	}
@@ -142,10 +143,10 @@ func (loc *location) replan(now time.Time, from int) {
 			continue
 		}
 		at := loc.nextAt(i, now, &cur)
-		if at.Equal(s.at) {
+		if at == s.at {
 			continue
 		}
-		earlier := at.Before(s.at)
+		earlier := at < s.at
 		s.at = at
 		if earlier {
 			notify(s.w)
