@@ -4,6 +4,11 @@
 // limiter. It prints "done <unix ns>" for each call that returned, "down
 // <unix ns>" and "back <unix ns>" when the limiter leaves Redis and returns
 // to it, and a final "summary calls=N errors=E".
+//
+// With -bulk it is instead the client doing what leadway import does,
+// without the import: Client.UpsertAll over -locations locations, the
+// import benchmark's rows as requests, through a connection pool sized for
+// the calls in flight. It is the baseline of the import's CPU per row.
 package main
 
 import (
@@ -12,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -24,9 +30,10 @@ import (
 // flags are the fleet member's settings.
 type flags struct {
 	url, token, redisAddr, prefix, location string
-	workers, calls, max                     int
+	workers, calls, max, locations          int
 	interval                                time.Duration
 	share                                   float64
+	bulk                                    bool
 }
 
 func parseFlags() flags {
@@ -41,6 +48,8 @@ func parseFlags() flags {
 	flag.IntVar(&f.max, "max", 100, "the shared budget: requests per interval")
 	flag.DurationVar(&f.interval, "interval", time.Second, "the shared budget's window")
 	flag.Float64Var(&f.share, "share", 0.25, "the fallback's share of the budget")
+	flag.BoolVar(&f.bulk, "bulk", false, "send through Client.UpsertAll over -locations locations, as leadway import does")
+	flag.IntVar(&f.locations, "locations", 100, "with -bulk: the locations the calls are spread over")
 	flag.Parse()
 	return f
 }
@@ -70,12 +79,19 @@ func main() {
 		opts = append(opts, leadway.WithRateLimiter(lim))
 		stopWatch = watchSwitches(lim, e)
 	}
+	if f.bulk {
+		opts = append(opts, leadway.WithHTTPClient(&http.Client{Transport: importLikeTransport(f.locations * leadway.DefaultBulkPerLocation)}))
+	}
 	c, err := leadway.New(f.token, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fleet:", err)
 		os.Exit(2)
 	}
-	failed := upsertAll(c, f, e)
+	upsert := upsertAll
+	if f.bulk {
+		upsert = upsertBulk
+	}
+	failed := upsert(c, f, e)
 	stopWatch()
 	c.CloseIdleConnections()
 	e.emit("summary calls=%d errors=%d", f.calls, failed)

@@ -18,9 +18,10 @@ import (
 // BenchmarkImportResources runs leadway import as its own process on
 // files of 10,000, 100,000 and 1,000,000 rows over 100 locations, dry and
 // real, against a fake whose budget never makes a call wait, and reports
-// the process's peak RSS and its CPU per row. The baseline is the client
-// alone: bench/fleet making 100,000 calls, its CPU per call. Run it with
-// -benchtime 1x (make bench does).
+// the process's peak RSS and its CPU per row. The baselines are the client
+// alone, bench/fleet making 100,000 calls, its CPU per call: the import's
+// calls through UpsertAll (bulk), and 64 workers on one location (client).
+// Run it with -benchtime 1x (make bench does).
 func BenchmarkImportResources(b *testing.B) {
 	srv := leadwaytest.NewServer(leadwaytest.WithRateLimit(1_000_000, time.Second))
 	defer srv.Close()
@@ -45,14 +46,22 @@ func BenchmarkImportResources(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", fleet, "../../bench/fleet").CombinedOutput(); err != nil {
 		b.Fatalf("building bench/fleet: %v\n%s", err, out)
 	}
-	b.Run("baseline=client", func(b *testing.B) {
-		const calls = 100_000 // as many as the import's rows it is held against
-		for b.Loop() {
-			ru, hwm := runMeasured(b, os.Environ(), fleet, "-url", srv.URL, "-token", srv.Token, "-calls", fmt.Sprint(calls), "-workers", "64")
-			b.ReportMetric(hwm, "peak-RSS-MB")
-			b.ReportMetric(cpuOf(ru)/calls, "cpu-µs/row")
-		}
-	})
+	const calls = 100_000 // as many as the import's rows it is held against
+	for _, base := range []struct{ name, what string }{
+		// The client making the import's calls: UpsertAll over the same
+		// 100 locations, the same requests, a pool sized alike.
+		{"bulk", "-bulk"},
+		// The client's plainest use: 64 workers upserting to one location.
+		{"client", "-workers=64"},
+	} {
+		b.Run("baseline="+base.name, func(b *testing.B) {
+			for b.Loop() {
+				ru, hwm := runMeasured(b, os.Environ(), fleet, "-url", srv.URL, "-token", srv.Token, "-calls", fmt.Sprint(calls), base.what)
+				b.ReportMetric(hwm, "peak-RSS-MB")
+				b.ReportMetric(cpuOf(ru)/calls, "cpu-µs/row")
+			}
+		})
+	}
 }
 
 // runMeasured runs a command to its end and returns its resource use and
