@@ -199,7 +199,14 @@ func openJournal(path string, h *journalHeader, fresh bool) (*journal, error) {
 }
 
 func (j *journal) append(v any) error {
-	line, err := json.Marshal(v)
+	var buf [160]byte
+	var line []byte
+	var err error
+	if ev, ok := v.(event); ok {
+		line, err = appendEvent(buf[:0], ev)
+	} else {
+		line, err = json.Marshal(v)
+	}
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,9 @@ func writeOutputs(cfg *Config, states *rowTable, sum *Summary) (err error) {
 			if err != nil {
 				return &ReadError{Path: cfg.Input, Err: err}
 			}
+			if st := states.state(row.Num); st == statePending || st == stateStarted {
+				continue // in no output file: no need to read its record
+			}
 			s := states.get(row.Num)
 			switch s.state {
 			case stateDone:

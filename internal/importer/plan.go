@@ -91,7 +91,7 @@ func Done(cfg *Config, scan *Scan) (map[string]int, error) {
 			if err != nil {
 				return err
 			}
-			if states.get(row.Num).state == stateDone {
+			if states.state(row.Num) == stateDone {
 				done[row.Req.LocationId]++
 			}
 		}

@@ -5,14 +5,17 @@ import (
 	"os"
 )
 
-// rowTable holds what the journal says of each row, out of memory: one
-// fixed-width record per row in a file beside the journal, and the longer
-// texts (an error, a reason, an id over idMax bytes) in a second one, so
-// that an import's memory does not grow with its input. Both files are
-// unlinked at once: they vanish with the process however it ends. It is
-// not safe for concurrent use.
+// rowTable holds what the journal says of each row, mostly out of memory:
+// one fixed-width record per row in a file beside the journal, and the
+// longer texts (an error, a reason, an id over idMax bytes) in a second
+// one. Both files are unlinked at once: they vanish with the process
+// however it ends. In memory it keeps only each row's state, one byte a
+// row (a megabyte for a million rows), which the send pass and the
+// summary ask of every row without a read each. It is not safe for
+// concurrent use.
 type rowTable struct {
 	rows       int
+	states     []uint8 // by row number; 0 is statePending
 	recs, text *os.File
 	textEnd    int64
 	err        error // the first I/O error; reads then say pending
@@ -28,7 +31,7 @@ const (
 
 // newRowTable returns a table of rows rows, all pending, in dir.
 func newRowTable(dir string, rows int) (*rowTable, error) {
-	t := &rowTable{rows: rows}
+	t := &rowTable{rows: rows, states: make([]uint8, rows+1)}
 	for _, f := range []**os.File{&t.recs, &t.text} {
 		tmp, err := os.CreateTemp(dir, ".leadway-import-rows-*")
 		if err != nil {
@@ -49,7 +52,15 @@ func (t *rowTable) close() {
 	}
 }
 
-// get returns row n's state.
+// state returns row n's state alone, from memory.
+func (t *rowTable) state(n int) uint8 {
+	if n < 0 || n >= len(t.states) {
+		return statePending
+	}
+	return t.states[n]
+}
+
+// get returns row n's state and what goes with it.
 func (t *rowTable) get(n int) rowState {
 	var rec [recSize]byte
 	if _, err := t.recs.ReadAt(rec[:], int64(n)*recSize); err != nil {
@@ -78,6 +89,9 @@ func (t *rowTable) get(n int) rowState {
 
 // set records row n's state.
 func (t *rowTable) set(n int, s rowState) {
+	if n >= 0 && n < len(t.states) {
+		t.states[n] = s.state
+	}
 	var rec [recSize]byte
 	rec[0] = s.state
 	if s.new {

@@ -29,6 +29,9 @@ func TestRowTable(t *testing.T) {
 		if got := tab.get(n); got != want[n] {
 			t.Errorf("row %d: %+v, want %+v", n, got, want[n])
 		}
+		if got := tab.state(n); got != want[n].state {
+			t.Errorf("row %d: state %d in memory, want %d", n, got, want[n].state)
+		}
 	}
 	if tab.err != nil {
 		t.Error(tab.err)

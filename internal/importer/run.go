@@ -252,7 +252,7 @@ func openRun(cfg *Config, scan *Scan, tr *Transport) (*run, error) {
 	if !fresh {
 		var inFlight []int
 		for i := 1; i <= r.states.rows; i++ {
-			switch r.states.get(i).state {
+			switch r.states.state(i) {
 			case stateDone:
 				r.sum.Done++
 			case stateStarted:
@@ -311,7 +311,7 @@ func (r *run) finish() (*Summary, error) {
 	sum.Interrupted = r.stopping.Load() && sum.AuthRefused == nil
 	sum.Done, sum.Failed, sum.Unknown, sum.Pending = 0, 0, 0, 0
 	for i := 1; i <= r.states.rows; i++ {
-		if !sum.count(r.states.get(i).state) {
+		if !sum.count(r.states.state(i)) {
 			sum.Pending++
 		}
 	}

@@ -15,7 +15,7 @@ func (r *run) sendPasses(ctx context.Context, client *leadway.Client) {
 	want := func(row *Row) bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		return sendable(r.states.get(row.Num).state, row.Req.Id != nil)
+		return sendable(r.states.state(row.Num), row.Req.Id != nil)
 	}
 	for pass := 0; ; pass++ {
 		again := r.sendPass(ctx, client, want)
