@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,11 +28,12 @@ func BenchmarkImportResources(b *testing.B) {
 	defer srv.Close()
 	env := append(cleanEnv(), fakeEnv(srv)...)
 	for _, n := range []int{10_000, 100_000, 1_000_000} {
-		path := writeBenchDeals(b, n)
+		// Written once, when a run of this size is picked.
+		path := sync.OnceValue(func() string { return writeBenchDeals(b, n) })
 		for _, mode := range []string{"dry", "real"} {
 			b.Run(fmt.Sprintf("rows=%d/run=%s", n, mode), func(b *testing.B) {
 				for b.Loop() {
-					args := []string{"import", path, "--pipeline-id", "pipe-1", "--restart"}
+					args := []string{"import", path(), "--pipeline-id", "pipe-1", "--restart"}
 					if mode == "dry" {
 						args = append(args, "--dry-run")
 					}

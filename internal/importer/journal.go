@@ -92,7 +92,22 @@ type journal struct {
 
 	syncMu sync.Mutex
 	synced int64
+	// lastSync is when the last fsync ended, and lastGroup how many events
+	// it covered (see commitEvery).
+	lastSync  time.Time
+	lastGroup int64
+	fsyncs    int64 // how many there were
 }
+
+// commitEvery is the least time between two fsyncs of the journal while
+// rows start side by side: the starts of that time wait for one fsync
+// together. Without it every fsync takes whatever came in while the last
+// ran, about 1 ms: near a thousand fsyncs a second at a fast fake's pace,
+// a twentieth of the import's CPU and much of a cloud volume's IOPS. A
+// start waits at most this much more, against calls that take a hundred
+// times as long. Starts one at a time (one event waiting, and one in the
+// last fsync) never wait.
+const commitEvery = 3 * time.Millisecond
 
 // loadJournal reads the journal at path into states (one per row, indexed
 // from 1) and returns its header, or nil when there is none, and the
@@ -224,7 +239,8 @@ func (j *journal) append(v any) error {
 	return nil
 }
 
-// sync writes out and fsyncs every event appended so far.
+// sync writes out and fsyncs every event appended so far, with the events
+// of others that came in meanwhile: one write and one fsync for all.
 func (j *journal) sync() error {
 	j.mu.Lock()
 	target := j.written
@@ -235,12 +251,22 @@ func (j *journal) sync() error {
 		return nil
 	}
 	j.mu.Lock()
+	pending := j.written - j.synced
+	j.mu.Unlock()
+	if pending > 1 || j.lastGroup > 1 {
+		if wait := commitEvery - time.Since(j.lastSync); wait > 0 {
+			time.Sleep(wait) // the starts of this moment join the fsync
+		}
+	}
+	j.mu.Lock()
 	target = j.written
 	err := j.w.Flush()
 	j.mu.Unlock()
 	if err == nil {
 		err = j.f.Sync()
 	}
+	j.lastSync, j.lastGroup = time.Now(), target-j.synced
+	j.fsyncs++
 	if err != nil {
 		j.mu.Lock()
 		if j.err == nil {

@@ -3,7 +3,10 @@ package importer
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 )
 
 // A journal line is the bytes json.Marshal gives for the event, whichever
@@ -31,4 +34,41 @@ func FuzzAppendEvent(f *testing.F) {
 			t.Fatalf("appendEvent(%+v) = %s, want x%s", e, got, want)
 		}
 	})
+}
+
+// Starts side by side share fsyncs, at most one per commitEvery; starts one
+// at a time each get their own at once.
+func TestJournalGroupCommit(t *testing.T) {
+	j, err := openJournal(filepath.Join(t.TempDir(), "j"), &journalHeader{Journal: journalVersion}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	base := j.fsyncs
+	for row := 1; row <= 20; row++ {
+		if err := j.started(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := j.fsyncs - base; got != 20 {
+		t.Errorf("20 starts one at a time: %d fsyncs, want 20", got)
+	}
+	base = j.fsyncs
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := range 50 {
+				if err := j.started(100 + w*50 + i); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	t.Logf("%d fsyncs in %s", j.fsyncs-base, elapsed)
+	if got, most := j.fsyncs-base, int64(elapsed/commitEvery)+2; got > most {
+		t.Errorf("800 starts from 16 goroutines in %s: %d fsyncs, want at most %d", elapsed, got, most)
+	}
 }
