@@ -2,6 +2,8 @@ package importer
 
 import (
 	"encoding/binary"
+	"errors"
+	"io"
 	"os"
 )
 
@@ -19,7 +21,26 @@ type rowTable struct {
 	recs, text *os.File
 	textEnd    int64
 	err        error // the first I/O error; reads then say pending
+	// blocks are the records of the table most lately used, cachedBlocks
+	// of blockRecs each: rows settle about in the order they were read,
+	// a few hundred apart, so the blocks in use are few, and each is read
+	// and written once a visit, not once a row.
+	blocks []*block
+	tick   uint64
 }
+
+// A block of records in memory.
+type block struct {
+	n     int64 // its number: its records are rows n*blockRecs on
+	used  uint64
+	dirty bool
+	data  [blockRecs * recSize]byte
+}
+
+const (
+	blockRecs    = 64 // 4 KiB
+	cachedBlocks = 16
+)
 
 // A record: state, new, status (2 bytes), the id's length (textInSide when
 // the text file holds it), the id, and the text's offset and length.
@@ -62,9 +83,9 @@ func (t *rowTable) state(n int) uint8 {
 
 // get returns row n's state and what goes with it.
 func (t *rowTable) get(n int) rowState {
-	var rec [recSize]byte
-	if _, err := t.recs.ReadAt(rec[:], int64(n)*recSize); err != nil {
-		return rowState{} // past the end: never written, pending
+	rec := t.record(n, false)
+	if rec == nil {
+		return rowState{}
 	}
 	s := rowState{state: rec[0], new: rec[1] == 1, status: int(binary.LittleEndian.Uint16(rec[2:4]))}
 	text := ""
@@ -114,9 +135,66 @@ func (t *rowTable) set(n int, s rowState) {
 		binary.LittleEndian.PutUint32(rec[56:60], uint32(len(text)))
 		t.textEnd += int64(len(text))
 	}
-	if _, err := t.recs.WriteAt(rec[:], int64(n)*recSize); err != nil {
-		t.fail(err)
+	if dst := t.record(n, true); dst != nil {
+		copy(dst, rec[:])
 	}
+}
+
+// record returns row n's record in its block, read in when it is not in
+// memory, or nil when the table cannot hold it. The block is marked
+// dirty when the caller will write it.
+func (t *rowTable) record(n int, write bool) []byte {
+	if n < 0 || t.err != nil {
+		return nil
+	}
+	bn := int64(n) / blockRecs
+	t.tick++
+	b := t.block(bn)
+	if b == nil {
+		return nil
+	}
+	b.used = t.tick
+	b.dirty = b.dirty || write
+	off := int(int64(n)%blockRecs) * recSize
+	return b.data[off : off+recSize]
+}
+
+// block returns block bn in memory, reading it in, in place of the one
+// least lately used (written out first if it changed).
+func (t *rowTable) block(bn int64) *block {
+	for _, b := range t.blocks {
+		if b.n == bn {
+			return b
+		}
+	}
+	var b *block
+	if len(t.blocks) < cachedBlocks {
+		b = &block{}
+		t.blocks = append(t.blocks, b)
+	} else {
+		b = t.blocks[0]
+		for _, c := range t.blocks[1:] {
+			if c.used < b.used {
+				b = c
+			}
+		}
+		if b.dirty {
+			if _, err := t.recs.WriteAt(b.data[:], b.n*int64(len(b.data))); err != nil {
+				t.fail(err)
+				return nil
+			}
+		}
+	}
+	b.n, b.dirty = bn, false
+	// Past the file's end the table was never written: pending rows.
+	got, err := t.recs.ReadAt(b.data[:], bn*int64(len(b.data)))
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.n = -1
+		t.fail(err)
+		return nil
+	}
+	clear(b.data[got:])
+	return b
 }
 
 func (t *rowTable) fail(err error) {

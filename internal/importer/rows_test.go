@@ -1,6 +1,8 @@
 package importer
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -31,6 +33,36 @@ func TestRowTable(t *testing.T) {
 		}
 		if got := tab.state(n); got != want[n].state {
 			t.Errorf("row %d: state %d in memory, want %d", n, got, want[n].state)
+		}
+	}
+	if tab.err != nil {
+		t.Error(tab.err)
+	}
+}
+
+// Rows set in any order, far apart, read back as set, and rows never set
+// as pending: the blocks in memory go out to the file and come back.
+func TestRowTableBlocks(t *testing.T) {
+	const rows = blockRecs * cachedBlocks * 3
+	tab, err := newRowTable(t.TempDir(), rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tab.close()
+	want := func(n int) rowState {
+		if n%3 == 0 {
+			return rowState{}
+		}
+		return rowState{state: stateDone, id: fmt.Sprintf("opp%d", n), new: n%2 == 0}
+	}
+	for _, i := range rand.New(rand.NewPCG(1, 2)).Perm(rows) {
+		if n := i + 1; n%3 != 0 {
+			tab.set(n, want(n))
+		}
+	}
+	for n := rows; n >= 1; n-- { // backwards: every block comes back from the file
+		if got := tab.get(n); got != want(n) {
+			t.Fatalf("row %d: %+v, want %+v", n, got, want(n))
 		}
 	}
 	if tab.err != nil {
