@@ -35,6 +35,9 @@ if [ -z "${BENCH_REPORT_ONLY:-}" ]; then
 	go test -run '^$' -bench 'BenchmarkCost' -benchtime 5000x -count 3 ./redislimit >> "$raw"
 	echo "running the import's memory and CPU runs (a million rows: several minutes)..." >&2
 	go test -run '^$' -bench 'BenchmarkImportResources' -benchtime 1x -timeout 60m ./cmd/leadway >> "$raw"
+	# The dry runs and the shortest real one, a second or less, twice more.
+	go test -run '^$' -bench 'BenchmarkImportResources/rows=[0-9]+$/run=dry$' -benchtime 1x -count 2 ./cmd/leadway >> "$raw"
+	go test -run '^$' -bench 'BenchmarkImportResources/rows=10000$/run=real$' -benchtime 1x -count 2 ./cmd/leadway >> "$raw"
 	for _ in 1 2 3 4; do # the import's CPU and its baselines four times more, in turn
 		go test -run '^$' -bench 'BenchmarkImportResources/rows=100000$/run=real' -benchtime 1x ./cmd/leadway >> "$raw"
 		go test -run '^$' -bench 'BenchmarkImportResources/baseline' -benchtime 1x ./cmd/leadway >> "$raw"
