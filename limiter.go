@@ -254,7 +254,7 @@ func (loc *location) observeOthers(rl RateLimit, now int64) bool {
 		return false
 	}
 	used := rl.Max - rl.Remaining
-	ours := loc.sentBetween(now-int64(loc.interval+loc.interval/othersSlack), now)
+	ours := loc.sentBetween(later(now, -time.Duration(later(int64(loc.interval), loc.interval/othersSlack))), now)
 	// A small difference is noise (a request this process sent whose entry
 	// was already trimmed, say) and would cost a few callers a whole
 	// window: act on a quarter of the budget or more.
@@ -267,7 +267,7 @@ func (loc *location) observeOthers(rl RateLimit, now int64) bool {
 	// says room returns.
 	at := now
 	if rl.RetryAfter >= 0 && rl.RetryAfter < loc.interval && !rl.DailyExhausted() {
-		at = now + int64(rl.RetryAfter-loc.interval)
+		at = later(now, rl.RetryAfter-loc.interval)
 	}
 	loc.insertPast(at, extra)
 	return true

@@ -27,7 +27,7 @@ func (l *slidingLimiter) location(key string, now time.Time) *location {
 // idle reports whether forgetting the location loses nothing: no waiter, no
 // send within a window, no daily stop.
 func (loc *location) idle(now time.Time) bool {
-	horizon := now.Add(-loc.keepInterval - SafetyMargin(loc.keepInterval))
+	horizon := now.Add(-span(loc.keepInterval))
 	if loc.waiters > 0 || loc.stopped || loc.touched.After(horizon) {
 		return false
 	}

@@ -1,6 +1,7 @@
 package leadway
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -74,6 +75,25 @@ type slot struct {
 // rel returns t as a log time: nanoseconds from the epoch, by the
 // monotonic clock where both times carry it.
 func (loc *location) rel(t time.Time) int64 { return int64(t.Sub(loc.epoch)) }
+
+// later returns log time at moved by d, held within int64: a budget's
+// interval may be as long as a time.Duration holds, and a time past the
+// bounds must stay past them, not wrap around.
+func later(at int64, d time.Duration) int64 {
+	s := at + int64(d)
+	switch {
+	case d > 0 && s < at:
+		return math.MaxInt64
+	case d < 0 && s > at:
+		return math.MinInt64
+	}
+	return s
+}
+
+// span is interval and its safety margin, held within a time.Duration.
+func span(interval time.Duration) time.Duration {
+	return time.Duration(later(int64(interval), SafetyMargin(interval)))
+}
 
 // latest is when the server has surely counted the request, as a log time.
 func (s slot) latest(margin time.Duration) int64 {
@@ -249,7 +269,7 @@ func (loc *location) oldestUnanswered(now int64) int {
 func (loc *location) keepWider(now int64) {
 	loc.keepMax = max(loc.keepMax, loc.max)
 	loc.keepInterval = max(loc.keepInterval, loc.interval)
-	loc.keepUntil = now + int64(loc.keepInterval+SafetyMargin(loc.keepInterval))
+	loc.keepUntil = later(now, span(loc.keepInterval))
 }
 
 // trim drops the sends that no longer bear on any booking, under the
@@ -263,7 +283,7 @@ func (loc *location) trim(now int64) {
 		loc.keepMax = max(loc.max, loc.ceilMax)
 		loc.keepInterval = max(loc.interval, loc.ceilInterval)
 	}
-	horizon := now - int64(loc.keepInterval+SafetyMargin(loc.keepInterval))
+	horizon := later(now, -span(loc.keepInterval))
 	// Waiters are at the end of the log: requests more than keepMax places
 	// before all of them count for no booking.
 	limit := loc.endBefore(len(loc.log)) - int64(loc.waiters) - int64(loc.keepMax)

@@ -2,6 +2,8 @@ package leadway
 
 import (
 	"context"
+	"errors"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -261,5 +263,30 @@ func TestLimiterOthersAreOneEntry(t *testing.T) {
 	loc := l.locs["k"]
 	if len(loc.log) != 1 || loc.log[0].end-loc.startEnd != MaxBurstFigure {
 		t.Fatalf("log = %d entries (first stands for %d), want one for %d", len(loc.log), loc.log[0].end-loc.startEnd, MaxBurstFigure)
+	}
+}
+
+// A budget of one call per the longest interval a time.Duration holds
+// lets one call through, not two, and eviction does not forget it: log
+// times held at their bounds do not wrap around.
+func TestLimiterLongestInterval(t *testing.T) {
+	for _, iv := range []time.Duration{math.MaxInt64 - time.Second, math.MaxInt64} {
+		l := newSlidingLimiter(1, iv, false)
+		now := time.Now()
+		l.now = func() time.Time { return now }
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		l.Observe("k", RateLimit{Max: -1, Remaining: -1, RetryAfter: -1, DailyLimit: -1, DailyRemaining: 5})
+		now = now.Add(2 * time.Second)
+		if err := l.Wait(ctx, "k"); err != nil {
+			t.Fatalf("interval %s: the first call: %v", iv, err)
+		}
+		for _, step := range []time.Duration{2 * time.Second, 3 * sweepEvery} {
+			now = now.Add(step)
+			var past *SlotPastDeadlineError
+			if err := l.Wait(ctx, "k"); !errors.As(err, &past) {
+				t.Errorf("interval %s, %s later: a second call got %v, want the slot past the deadline", iv, step, err)
+			}
+		}
+		cancel()
 	}
 }

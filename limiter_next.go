@@ -48,7 +48,7 @@ func (loc *location) nextAt(i int, now int64, cur *cursors) int64 {
 			continue
 		}
 		cur[b] = k
-		at = max(at, loc.counted(k, SafetyMargin(budget.interval))+int64(budget.interval))
+		at = max(at, later(loc.counted(k, SafetyMargin(budget.interval)), budget.interval))
 	}
 	return at
 }
