@@ -85,18 +85,21 @@ type journal struct {
 	path string
 
 	mu      sync.Mutex
+	synced  *sync.Cond // on mu: an fsync ended
 	f       *os.File
 	w       *bufio.Writer
 	written int64 // events appended
+	starts  int64 // of which "started"
 	err     error
-
-	syncMu sync.Mutex
-	synced int64
-	// lastSync is when the last fsync ended, and lastGroup how many events
-	// it covered (see commitEvery).
-	lastSync  time.Time
-	lastGroup int64
-	fsyncs    int64 // how many there were
+	// done is how many events the fsyncs so far covered, and doneStarts
+	// how many starts; syncing says one is under way. lastSync is when the
+	// last ended, and lastStarts how many starts it covered (see
+	// commitEvery).
+	done, doneStarts int64
+	syncing          bool
+	lastSync         time.Time
+	lastStarts       int64
+	fsyncs, waits    int64 // how many, and how many waited for the window
 }
 
 // commitEvery is the least time between two fsyncs of the journal while
@@ -105,9 +108,13 @@ type journal struct {
 // ran, about 1 ms: near a thousand fsyncs a second at a fast fake's pace,
 // a twentieth of the import's CPU and much of a cloud volume's IOPS. A
 // start waits at most this much more, against calls that take a hundred
-// times as long. Starts one at a time (one event waiting, and one in the
-// last fsync) never wait.
-const commitEvery = 3 * time.Millisecond
+// times as long. It applies only while starts come densely, commitStarts
+// or more to the last fsync: a worker or two starting rows one after the
+// other never wait.
+const (
+	commitEvery  = 3 * time.Millisecond
+	commitStarts = 3
+)
 
 // loadJournal reads the journal at path into states (one per row, indexed
 // from 1) and returns its header, or nil when there is none, and the
@@ -199,6 +206,7 @@ func openJournal(path string, h *journalHeader, fresh bool) (*journal, error) {
 		return nil, &LocalError{Op: "opening the journal", Path: path, Err: err}
 	}
 	j := &journal{path: path, f: f, w: bufio.NewWriter(f)}
+	j.synced = sync.NewCond(&j.mu)
 	if fresh {
 		h.Started = time.Now().UTC().Format(time.RFC3339)
 		if err := j.append(h); err != nil {
@@ -217,7 +225,8 @@ func (j *journal) append(v any) error {
 	var buf [160]byte
 	var line []byte
 	var err error
-	if ev, ok := v.(event); ok {
+	ev, isEvent := v.(event)
+	if isEvent {
 		line, err = appendEvent(buf[:0], ev)
 	} else {
 		line, err = json.Marshal(v)
@@ -236,47 +245,57 @@ func (j *journal) append(v any) error {
 		return j.err
 	}
 	j.written++
+	if isEvent && ev.Ev == "started" {
+		j.starts++
+	}
 	return nil
 }
 
 // sync writes out and fsyncs every event appended so far, with the events
-// of others that came in meanwhile: one write and one fsync for all.
+// of others that came in meanwhile: one write and one fsync for all. One
+// caller at a time leads an fsync; the others wait for it, and those it
+// covered return as soon as it ends.
 func (j *journal) sync() error {
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	target := j.written
-	j.mu.Unlock()
-	j.syncMu.Lock()
-	defer j.syncMu.Unlock()
-	if j.synced >= target {
+	for j.syncing && j.done < target {
+		j.synced.Wait()
+	}
+	if j.done >= target {
 		return nil
 	}
-	j.mu.Lock()
-	pending := j.written - j.synced
-	j.mu.Unlock()
-	if pending > 1 || j.lastGroup > 1 {
+	if j.err != nil {
+		return j.err // an fsync that failed once is not tried again
+	}
+	j.syncing = true
+	if j.lastStarts >= commitStarts {
 		if wait := commitEvery - time.Since(j.lastSync); wait > 0 {
+			j.waits++
+			j.mu.Unlock()
 			time.Sleep(wait) // the starts of this moment join the fsync
+			j.mu.Lock()
 		}
 	}
-	j.mu.Lock()
-	target = j.written
+	target, starts := j.written, j.starts
 	err := j.w.Flush()
-	j.mu.Unlock()
 	if err == nil {
+		j.mu.Unlock() // appends go on during the fsync
 		err = j.f.Sync()
-	}
-	j.lastSync, j.lastGroup = time.Now(), target-j.synced
-	j.fsyncs++
-	if err != nil {
 		j.mu.Lock()
-		if j.err == nil {
-			j.err = &LocalError{Op: "writing the journal", Path: j.path, Err: err}
-		}
-		err = j.err
-		j.mu.Unlock()
-		return err
 	}
-	j.synced = target
+	j.syncing = false
+	j.lastSync, j.lastStarts, j.doneStarts = time.Now(), starts-j.doneStarts, starts
+	j.fsyncs++
+	if err == nil {
+		j.done = target
+	} else if j.err == nil {
+		j.err = &LocalError{Op: "writing the journal", Path: j.path, Err: err}
+	}
+	j.synced.Broadcast()
+	if err != nil {
+		return j.err
+	}
 	return nil
 }
 
