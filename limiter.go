@@ -254,7 +254,8 @@ func (loc *location) observeOthers(rl RateLimit, now int64) bool {
 		return false
 	}
 	used := rl.Max - rl.Remaining
-	ours := loc.sentBetween(later(now, -time.Duration(later(int64(loc.interval), loc.interval/othersSlack))), now)
+	window := time.Duration(later(int64(loc.interval), loc.interval/othersSlack)) // held within a Duration
+	ours := loc.sentBetween(later(now, -window), now)
 	// A small difference is noise (a request this process sent whose entry
 	// was already trimmed, say) and would cost a few callers a whole
 	// window: act on a quarter of the budget or more.

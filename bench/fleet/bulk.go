@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -36,21 +35,4 @@ func upsertBulk(c *leadway.Client, f flags, e *emitter) (failed int) {
 		e.emit("done %d", time.Now().UnixNano())
 	}
 	return failed
-}
-
-// importLikeTransport is the transport leadway import sends through: a
-// copy of net/http's default transport keeping a connection for each call
-// in flight, wrapped in a RoundTripper of its own as the import's is.
-func importLikeTransport(inFlight int) http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = inFlight
-	t.MaxIdleConns = max(t.MaxIdleConns, inFlight)
-	return passThrough{t}
-}
-
-// passThrough sends each request through its base unchanged.
-type passThrough struct{ base http.RoundTripper }
-
-func (p passThrough) RoundTrip(req *http.Request) (*http.Response, error) {
-	return p.base.RoundTrip(req)
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/leadwaycrm/leadway"
+	"github.com/leadwaycrm/leadway/internal/importer"
 	"github.com/leadwaycrm/leadway/redislimit"
 	"github.com/redis/go-redis/v9"
 )
@@ -80,7 +81,10 @@ func main() {
 		stopWatch = watchSwitches(lim, e)
 	}
 	if f.bulk {
-		opts = append(opts, leadway.WithHTTPClient(&http.Client{Transport: importLikeTransport(f.locations * leadway.DefaultBulkPerLocation)}))
+		opts = append(opts, leadway.WithHTTPClient(&http.Client{
+			// The import's own transport and pool, sized for its calls in flight.
+			Transport: &importer.Transport{Base: importer.BaseTransport(f.locations * leadway.DefaultBulkPerLocation)},
+		}))
 	}
 	c, err := leadway.New(f.token, opts...)
 	if err != nil {

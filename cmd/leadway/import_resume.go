@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -36,21 +35,6 @@ func resumeCommand(cmd *cobra.Command, path string) string {
 		parts = append(parts, "--"+fl.Name, shellQuote(v))
 	})
 	return strings.Join(append(parts, shellQuote(path)), " ")
-}
-
-// baseTransport is a copy of http.DefaultTransport for the import's own
-// connection pool, sized for inFlight calls at once, or DefaultTransport
-// itself when something replaced it with another kind of RoundTripper.
-func baseTransport(inFlight int) http.RoundTripper {
-	if t, ok := http.DefaultTransport.(*http.Transport); ok {
-		c := t.Clone()
-		// Every call goes to one host: keep a connection for each call in
-		// flight, or each call beyond two opens and closes its own.
-		c.MaxIdleConnsPerHost = inFlight
-		c.MaxIdleConns = max(c.MaxIdleConns, inFlight)
-		return c
-	}
-	return http.DefaultTransport
 }
 
 // redactedURL hides a URL's password, as url.URL.Redacted does, and gives

@@ -122,7 +122,7 @@ func (f *importFlags) client(cmd *cobra.Command, e env, g *globalFlags, inFlight
 	if token == "" && !useStore {
 		return nil, nil, nil, usageErrorf("LEADWAY_TOKEN is not set: export the API token there (it is never taken from a flag), or use installs with --store")
 	}
-	counter := &importer.Transport{Base: baseTransport(min(max(inFlight, 2), 1024))}
+	counter := &importer.Transport{Base: importer.BaseTransport(min(max(inFlight, 2), 1024))}
 	opts := append([]leadway.Option{
 		leadway.WithMaxRetries(f.maxRetries),
 		leadway.WithHTTPClient(&http.Client{Transport: counter}),

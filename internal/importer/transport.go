@@ -44,3 +44,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // RateLimited returns how many 429 answers came back.
 func (t *Transport) RateLimited() int64 { return t.n429.Load() }
+
+// BaseTransport is a copy of http.DefaultTransport for the import's own
+// connection pool, sized for inFlight calls at once, or DefaultTransport
+// itself when something replaced it with another kind of RoundTripper.
+func BaseTransport(inFlight int) http.RoundTripper {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		c := t.Clone()
+		// Every call goes to one host: keep a connection for each call in
+		// flight, or each call beyond two opens and closes its own.
+		c.MaxIdleConnsPerHost = inFlight
+		c.MaxIdleConns = max(c.MaxIdleConns, inFlight)
+		return c
+	}
+	return http.DefaultTransport
+}
